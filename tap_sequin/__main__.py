@@ -1,0 +1,43 @@
+"""Command line entry point: ``tap-sequin`` / ``python -m tap_sequin``.
+
+Wraps the SDK's command so that every failure ends with one line on stderr that
+says why, and an exit status an orchestrator can trust: 0 only for a complete
+run, 1 for a failure, 128 + N when stopped by signal N.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from singer_sdk.exceptions import ConfigValidationError
+
+from tap_sequin.errors import TapSequinError
+
+
+def _fail(message: str, status: int) -> None:
+    try:
+        sys.stdout.flush()
+    except (BrokenPipeError, ValueError):
+        pass
+    print(f"tap-sequin: error: {message}", file=sys.stderr)  # noqa: T201
+    sys.exit(status)
+
+
+def main() -> None:
+    """Run the tap's CLI."""
+    from tap_sequin.tap import TapSequin  # noqa: PLC0415
+
+    try:
+        TapSequin.cli()
+    except TapSequinError as exc:
+        _fail(str(exc), exc.exit_code)
+    except ConfigValidationError as exc:
+        _fail(f"invalid config: {'; '.join(exc.errors) or exc}", 1)
+    except BrokenPipeError:
+        # The target stopped reading: what we wrote may not have landed.
+        sys.stderr.write("tap-sequin: error: stdout closed by the reader (target exited?)\n")
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,297 @@
+"""The one place that talks HTTP to Sequin: auth, retries, and judging responses.
+
+Built on ``urllib3`` (the engine under ``requests``) rather than on ``requests``
+itself: per request it costs a third of the CPU, and a run makes one request
+per configured sync id. Proxy variables are read once, at start, instead of on
+every request as ``requests`` does; ``HTTPS_PROXY``/``HTTP_PROXY``/``NO_PROXY``
+keep working.
+
+A ``SequinClient`` is safe to share between worker threads.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import logging
+import os
+import random
+import threading
+import time
+import typing as t
+import urllib.request
+from urllib.parse import quote, urljoin, urlsplit
+
+import urllib3
+from urllib3.exceptions import HTTPError as TransportError
+from urllib3.exceptions import SSLError
+
+from tap_sequin.errors import AuthError, RetriesExhausted, SequinAPIError
+from tap_sequin.settings import Settings
+from tap_sequin.throttle import Stopped, Throttle
+
+_RETRYABLE = frozenset({429, 500, 502, 503, 504})
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+_MAX_BACKOFF = 60.0
+_MAX_RETRY_AFTER = 300.0
+_MAX_REDIRECTS = 5
+
+
+class NotFound:
+    """Marker returned for a sync id Sequin answers 404 for."""
+
+
+NOT_FOUND = NotFound()
+
+
+def _certificates() -> str | None:
+    # Same trust store requests would use, and the same variables to override it.
+    override = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("SSL_CERT_FILE")
+    if override:
+        return override
+    try:
+        import certifi  # noqa: PLC0415  (a dependency of requests, only needed for https)
+    except ImportError:  # pragma: no cover
+        return None
+    return str(certifi.where())
+
+
+def retry_after_seconds(value: str | None) -> float | None:
+    """Seconds to wait from a ``Retry-After`` header (delta-seconds or HTTP date)."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        seconds = when.timestamp() - time.time()
+    if seconds != seconds:  # NaN
+        return None
+    return min(max(seconds, 0.0), _MAX_RETRY_AFTER)
+
+
+class SequinClient:
+    """GETs JSON from the Sequin v1 API with the run's settings."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        logger: logging.Logger,
+        stop: threading.Event,
+        throttle: Throttle | None = None,
+    ) -> None:
+        self._settings = settings
+        self._logger = logger
+        self._stop = stop
+        self.throttle = throttle or Throttle(settings.max_requests_per_second, stop)
+        parts = urlsplit(settings.base_url)
+        self._origin = (parts.scheme, parts.hostname, parts.port)
+        self._headers = {
+            "Authorization": f"Bearer {settings.api_key}",
+            "Accept": "application/json",
+            "User-Agent": settings.user_agent,
+        }
+        self._timeout = urllib3.Timeout(
+            connect=settings.request_timeout, read=settings.request_timeout
+        )
+        pool_options: dict[str, t.Any] = {
+            "maxsize": settings.max_concurrent_requests,
+            "block": True,
+        }
+        if parts.scheme == "https":
+            pool_options["ca_certs"] = _certificates()
+        proxy = None
+        if not urllib.request.proxy_bypass(parts.hostname or ""):
+            proxy = urllib.request.getproxies().get(parts.scheme)
+        self._proxied: urllib3.ProxyManager | None = None
+        self._pool: urllib3.HTTPConnectionPool | None = None
+        if proxy:
+            logger.info("Reaching %s through the proxy from the environment", parts.hostname)
+            self._proxied = urllib3.ProxyManager(proxy, num_pools=2, **pool_options)
+        else:
+            # Talking to the pool directly skips a URL parse and a pool lookup per request.
+            self._pool = urllib3.connection_from_url(settings.base_url, **pool_options)
+
+    def close(self) -> None:
+        """Close every pooled connection."""
+        if self._pool is not None:
+            self._pool.close()
+        if self._proxied is not None:
+            self._proxied.clear()
+
+    # -- the two calls the stream makes ---------------------------------------
+
+    def get_sync(self, sync_id: str) -> dict[str, t.Any] | NotFound:
+        """The sync object for ``sync_id``, or ``NOT_FOUND`` if Sequin answers 404."""
+        path = f"/v1/syncs/{quote(sync_id, safe='')}"
+        body = self._get_json(path, f"sync {sync_id}", not_found_ok=True)
+        if isinstance(body, NotFound):
+            return body
+        if not isinstance(body, dict):
+            raise SequinAPIError(
+                f"sync {sync_id}",
+                f"HTTP 200 but the body is JSON {type(body).__name__}, not a sync object; "
+                "check base_url points at Sequin's API",
+                status=200,
+            )
+        return body
+
+    def list_syncs(self) -> list[t.Any]:
+        """Every sync, from ``GET /v1/syncs`` (one request; the API does not paginate)."""
+        body = self._get_json("/v1/syncs", "listing GET /v1/syncs", not_found_ok=False)
+        data = body.get("data") if isinstance(body, dict) else None
+        if not isinstance(data, list):
+            raise SequinAPIError(
+                "listing GET /v1/syncs",
+                'HTTP 200 but the body has no "data" list; check base_url points at Sequin',
+                status=200,
+            )
+        return data
+
+    # -- one GET, with retries ------------------------------------------------
+
+    def _get_json(self, path: str, target: str, *, not_found_ok: bool) -> t.Any:
+        settings = self._settings
+        attempts = settings.max_retries + 1
+        last = "no answer"
+        for attempt in range(attempts):
+            self.throttle.wait_turn()
+            try:
+                response = self._request(path, target)
+            except SSLError as exc:
+                raise SequinAPIError(
+                    target,
+                    f"TLS verification failed ({type(exc).__name__}); check base_url "
+                    "and REQUESTS_CA_BUNDLE/SSL_CERT_FILE",
+                ) from None
+            except TransportError as exc:
+                last = _describe_transport_error(exc, settings.request_timeout)
+                delay = self._backoff(attempt)
+            else:
+                status = response.status
+                if 200 <= status < 300:
+                    try:
+                        return json.loads(response.data)
+                    except ValueError:
+                        last = (
+                            f"HTTP {status} with a body that is not JSON "
+                            f"({_content_type(response)}, {len(response.data)} bytes)"
+                        )
+                        delay = self._backoff(attempt)
+                elif status in {401, 403}:
+                    raise AuthError(
+                        target,
+                        f"HTTP {status}{self._summary(response)}: Sequin refused the token; "
+                        "check api_key (TAP_SEQUIN_API_KEY)",
+                        status=status,
+                    )
+                elif status == 404 and not_found_ok:
+                    return NOT_FOUND
+                elif status in _RETRYABLE:
+                    last = f"HTTP {status}{self._summary(response)}"
+                    delay = self._backoff(attempt)
+                    if status == 429:
+                        waited = retry_after_seconds(response.headers.get("Retry-After"))
+                        delay = delay if waited is None else waited
+                        self.throttle.pause(delay)
+                else:
+                    hint = "check base_url" if status == 404 else "check the sync id and base_url"
+                    raise SequinAPIError(
+                        target, f"HTTP {status}{self._summary(response)}; {hint}", status=status
+                    )
+            if attempt + 1 < attempts:
+                self._logger.warning(
+                    "%s: %s; retrying in %.1fs (attempt %d of %d)",
+                    target,
+                    last,
+                    delay,
+                    attempt + 2,
+                    attempts,
+                )
+                if self._stop.wait(delay):
+                    raise Stopped
+        raise RetriesExhausted(
+            target,
+            f"gave up after {attempts} attempts, last: {last}; Sequin or the network is "
+            "failing: check base_url, or raise max_retries/request_timeout",
+        )
+
+    def _request(self, path: str, target: str) -> urllib3.BaseHTTPResponse:
+        """One attempt, following same-origin redirects only."""
+        url = self._settings.base_url + path
+        for _ in range(_MAX_REDIRECTS + 1):
+            response: urllib3.BaseHTTPResponse
+            if self._pool is not None:
+                response = self._pool.urlopen(
+                    "GET",
+                    _origin_form(url),
+                    headers=self._headers,
+                    timeout=self._timeout,
+                    retries=False,
+                    redirect=False,
+                    assert_same_host=False,
+                )
+            else:
+                response = t.cast(urllib3.ProxyManager, self._proxied).request(
+                    "GET",
+                    url,
+                    headers=self._headers,
+                    timeout=self._timeout,
+                    retries=False,
+                    redirect=False,
+                )
+            if response.status not in _REDIRECTS:
+                return response
+            location = urljoin(url, response.headers.get("Location", ""))
+            parts = urlsplit(location)
+            if (parts.scheme, parts.hostname, parts.port) != self._origin:
+                # The token goes to the configured base URL and nowhere else.
+                raise SequinAPIError(
+                    target,
+                    f"HTTP {response.status} redirect to another host "
+                    f"({parts.scheme}://{parts.hostname}); the token is not sent there: "
+                    "check base_url",
+                    status=response.status,
+                )
+            url = location
+        raise SequinAPIError(target, "too many redirects; check base_url")
+
+    def _backoff(self, attempt: int) -> float:
+        """Exponential backoff with equal jitter: half fixed, half random."""
+        ceiling = min(_MAX_BACKOFF, self._settings.retry_backoff_seconds * 2**attempt)
+        return ceiling / 2 + random.uniform(0, ceiling / 2)  # noqa: S311 (not cryptography)
+
+    def _summary(self, response: urllib3.BaseHTTPResponse) -> str:
+        """Sequin's ``{"summary": ...}``, quoted and shortened; never the raw body."""
+        try:
+            summary = json.loads(response.data).get("summary")
+        except (ValueError, AttributeError):
+            return ""
+        if not isinstance(summary, str) or not summary.strip():
+            return ""
+        text = " ".join(summary.split())[:200].replace(self._settings.api_key, "***")
+        return f' "{text}"'
+
+
+def _origin_form(url: str) -> str:
+    """The path and query of ``url``: what a direct (unproxied) request line carries."""
+    parts = urlsplit(url)
+    return f"{parts.path or '/'}?{parts.query}" if parts.query else parts.path or "/"
+
+
+def _content_type(response: urllib3.BaseHTTPResponse) -> str:
+    return f"content-type {response.headers.get('Content-Type') or 'missing'}"
+
+
+def _describe_transport_error(exc: TransportError, timeout: float) -> str:
+    if isinstance(exc, urllib3.exceptions.TimeoutError):
+        return f"no answer within request_timeout ({timeout:g}s)"
+    if isinstance(exc, urllib3.exceptions.ProtocolError):
+        return "connection dropped or body cut off"
+    if isinstance(exc, urllib3.exceptions.NewConnectionError):
+        return "cannot connect"
+    return type(exc).__name__

@@ -1,0 +1,49 @@
+"""The errors tap-sequin raises, as a small hierarchy callers can catch precisely.
+
+Every message is one line a person can act on: what happened, to which sync id,
+and which setting to check. No message ever contains the API token or a
+credential secret; response bodies are quoted only through Sequin's
+``{"summary": ...}`` field, shortened.
+"""
+
+from __future__ import annotations
+
+
+class TapSequinError(Exception):
+    """Base class: a failure that ends the run with a one-line explanation."""
+
+    exit_code = 1
+
+
+class ConfigError(TapSequinError):
+    """A setting is missing or has a value the tap cannot use."""
+
+    def __init__(self, setting: str, problem: str) -> None:
+        self.setting = setting
+        super().__init__(f"setting '{setting}': {problem}")
+
+
+class SequinAPIError(TapSequinError):
+    """Sequin (or something between us and Sequin) answered in a way we cannot use."""
+
+    def __init__(self, target: str, problem: str, *, status: int | None = None) -> None:
+        self.target = target
+        self.status = status
+        super().__init__(f"{target}: {problem}")
+
+
+class AuthError(SequinAPIError):
+    """401/403: the token was refused. Never retried."""
+
+
+class RetriesExhausted(SequinAPIError):
+    """A retryable failure (429, 5xx, timeout, reset, bad body) outlived max_retries."""
+
+
+class Interrupted(TapSequinError):
+    """The run was stopped by SIGTERM or SIGINT before it finished."""
+
+    def __init__(self, signum: int, signame: str) -> None:
+        self.signum = signum
+        self.exit_code = 128 + signum
+        super().__init__(f"interrupted by {signame}; the run is incomplete (partial output)")

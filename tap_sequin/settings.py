@@ -1,0 +1,176 @@
+"""The tap's settings: checked once, before any request, into a frozen ``Settings``.
+
+Each check names the setting it refuses, in one line, and never echoes the
+value of ``api_key`` (a mistyped token is still a token).
+"""
+
+from __future__ import annotations
+
+import decimal
+import ipaddress
+import math
+import typing as t
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from tap_sequin import __version__
+from tap_sequin.errors import ConfigError
+
+DEFAULT_BASE_URL = "https://api.sequin.io"
+DEFAULT_USER_AGENT = f"tap-sequin/{__version__}"
+
+#: Settings the SDK itself owns (stream maps, flattening, batch, ...): validated by it.
+SDK_SETTINGS = frozenset(
+    {
+        "stream_maps",
+        "stream_map_config",
+        "faker_config",
+        "flattening_enabled",
+        "flattening_max_depth",
+        "batch_config",
+    }
+)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What the run needs from the config, validated and with defaults applied."""
+
+    api_key: str
+    sync_ids: tuple[str, ...]
+    base_url: str
+    request_timeout: float
+    max_retries: int
+    retry_backoff_seconds: float
+    user_agent: str
+    max_concurrent_requests: int
+    max_requests_per_second: float | None
+
+    @property
+    def lists_every_sync(self) -> bool:
+        """True when no ``sync_ids`` are configured: the run reads ``GET /v1/syncs``."""
+        return not self.sync_ids
+
+    def __repr__(self) -> str:
+        # dataclass' default repr would print the token into any log or traceback.
+        return (
+            f"Settings(base_url={self.base_url!r}, sync_ids={len(self.sync_ids)} ids, "
+            f"max_concurrent_requests={self.max_concurrent_requests}, "
+            f"max_requests_per_second={self.max_requests_per_second}, api_key='***')"
+        )
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def parse_base_url(value: object) -> str:
+    """Return the API root without a trailing slash, or refuse it.
+
+    Plain ``http://`` is allowed only to a loopback host: anywhere else the token
+    would travel in clear text.
+    """
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigError("base_url", "must be a URL such as https://api.sequin.io")
+    url = value.strip().rstrip("/")
+    parts = urlsplit(url)
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
+        raise ConfigError(
+            "base_url", f"{url!r} is not an http(s) URL; write it as https://api.sequin.io"
+        )
+    if parts.username or parts.password:
+        raise ConfigError("base_url", "must not carry credentials; put the token in api_key")
+    if parts.query or parts.fragment:
+        raise ConfigError("base_url", f"{url!r} must not have a query or fragment")
+    if parts.scheme == "http" and not _is_loopback(parts.hostname):
+        raise ConfigError(
+            "base_url",
+            f"plain http:// to {parts.hostname} would send the token in clear text; use https://",
+        )
+    return url
+
+
+def _number(
+    config: t.Mapping[str, t.Any], name: str, default: float | None, *, integer: bool = False
+) -> float | None:
+    value = config.get(name)
+    if value is None:
+        return default
+    kind = "a whole number" if integer else "a number"
+    # The SDK reads JSON config numbers as Decimal.
+    if isinstance(value, bool) or not isinstance(value, (int, float, decimal.Decimal)):
+        raise ConfigError(name, f"must be {kind}, got {type(value).__name__}")
+    value = int(value) if isinstance(value, int) else float(value)
+    if not math.isfinite(value) or (integer and value != int(value)):
+        raise ConfigError(name, f"must be {kind}, got {value!r}")
+    return value
+
+
+def _positive(
+    config: t.Mapping[str, t.Any], name: str, default: float | None, *, integer: bool = False
+) -> float | None:
+    value = _number(config, name, default, integer=integer)
+    if value is not None and value <= 0:
+        raise ConfigError(name, f"must be greater than 0, got {value!r}")
+    return value
+
+
+def parse_sync_ids(value: object) -> tuple[str, ...]:
+    """Return the configured ids in order, each once; empty means "every sync"."""
+    if value is None:
+        return ()
+    if not isinstance(value, (list, tuple)):
+        raise ConfigError(
+            "sync_ids", f'must be a list of sync ids such as ["c906b4a4-..."], got {value!r:.60}'
+        )
+    seen: dict[str, None] = {}
+    for position, item in enumerate(value):
+        if not isinstance(item, str) or not item.strip():
+            raise ConfigError(
+                "sync_ids", f"item {position} must be a non-empty sync id string, got {item!r:.60}"
+            )
+        if "/" in item or "?" in item or "#" in item:
+            raise ConfigError("sync_ids", f"item {position} {item!r:.60} is not a sync id")
+        seen.setdefault(item.strip(), None)
+    return tuple(seen)
+
+
+def parse_settings(config: t.Mapping[str, t.Any]) -> Settings:
+    """Validate ``config`` and return the settings of the run, or raise ``ConfigError``."""
+    api_key = config.get("api_key")
+    if api_key is None or (isinstance(api_key, str) and not api_key.strip()):
+        raise ConfigError(
+            "api_key", "is required: set TAP_SEQUIN_API_KEY to a Sequin API token"
+        )
+    if not isinstance(api_key, str):
+        raise ConfigError("api_key", "must be a string (the Sequin API token)")
+    if any(ch.isspace() for ch in api_key.strip()) or not api_key.isprintable():
+        raise ConfigError("api_key", "contains spaces or control characters; paste the token alone")
+
+    user_agent = config.get("user_agent") or DEFAULT_USER_AGENT
+    if not isinstance(user_agent, str) or not user_agent.isprintable():
+        raise ConfigError("user_agent", "must be a printable string")
+
+    rps = _positive(config, "max_requests_per_second", None)
+    max_retries = int(t.cast(float, _number(config, "max_retries", 5, integer=True)))
+    if max_retries < 0:
+        raise ConfigError("max_retries", f"must be 0 or more, got {max_retries}")
+    return Settings(
+        api_key=api_key.strip(),
+        sync_ids=parse_sync_ids(config.get("sync_ids")),
+        base_url=parse_base_url(config.get("base_url") or DEFAULT_BASE_URL),
+        request_timeout=t.cast(float, _positive(config, "request_timeout", 30.0)),
+        max_retries=max_retries,
+        retry_backoff_seconds=t.cast(float, _positive(config, "retry_backoff_seconds", 1.0)),
+        user_agent=user_agent,
+        max_concurrent_requests=int(
+            t.cast(float, _positive(config, "max_concurrent_requests", 8, integer=True))
+        ),
+        max_requests_per_second=rps,
+    )
+

@@ -1,0 +1,65 @@
+"""Client-side pacing shared by every request attempt of a run, retries included.
+
+Two rules, both global to the run:
+
+* ``max_requests_per_second``: no rolling one-second window holds more request
+  starts than the cap (a sliding log of start times, so bursts cannot cross a
+  window boundary the way a fixed-window counter lets them).
+* a 429 pauses *every* worker until the server's ``Retry-After`` has passed,
+  not only the request that received it: the limit is the account's, not the
+  request's.
+"""
+
+from __future__ import annotations
+
+import collections
+import math
+import threading
+import time
+
+# The server stamps arrival, we stamp departure; a little slack keeps a request
+# released exactly one second later from landing inside the previous window.
+_WINDOW_SLACK = 0.02
+
+
+class Stopped(Exception):
+    """Raised to a waiting worker when the run is being stopped."""
+
+
+class Throttle:
+    """Decides when the next request attempt may start."""
+
+    def __init__(self, max_per_second: float | None, stop: threading.Event) -> None:
+        self._stop = stop
+        self._lock = threading.Lock()
+        self._paused_until = 0.0
+        self._starts: collections.deque[float] | None = None
+        self._window = 0.0
+        if max_per_second is not None:
+            # Below 1/s, one request per 1/rate seconds; above, floor(rate) per second.
+            capacity = max(1, math.floor(max_per_second))
+            self._window = (1.0 if max_per_second >= 1 else 1.0 / max_per_second) + _WINDOW_SLACK
+            self._starts = collections.deque(maxlen=capacity)
+
+    def pause(self, seconds: float) -> None:
+        """Hold back every attempt for ``seconds`` from now (a 429 answered)."""
+        with self._lock:
+            self._paused_until = max(self._paused_until, time.monotonic() + seconds)
+
+    def wait_turn(self) -> None:
+        """Block until an attempt may start, then count it; raise ``Stopped`` if stopping."""
+        while True:
+            if self._stop.is_set():
+                raise Stopped
+            with self._lock:
+                now = time.monotonic()
+                delay = self._paused_until - now
+                starts = self._starts
+                if delay <= 0 and starts is not None and len(starts) == starts.maxlen:
+                    delay = starts[0] + self._window - now
+                if delay <= 0:
+                    if starts is not None:
+                        starts.append(now)
+                    return
+            # Sleep outside the lock; wake early if the run stops.
+            self._stop.wait(min(delay, 0.25))
