@@ -1,0 +1,40 @@
+"""A local stand-in for Sequin's v1 management API, for tests, demos and benchmarks.
+
+    from tap_sequin.sandbox import Sandbox, Faults, Rule, generate_syncs
+
+    with Sandbox(syncs=50, seed=1, faults=Faults(rate_429=0.1)) as sb:
+        ...  # point the tap at sb.url with token "sandbox-token"
+
+Run it as a process with `tap-sequin-sandbox` (or `python -m tap_sequin.sandbox`).
+
+Where things are: `data` (the seeded syncs), `store` (the current world), `api` (the v1
+routes), `faults` (what goes wrong, decided per request), `server` (asyncio HTTP/1.1),
+`wire` (parsing and writing HTTP), `requestlog` (what happened), `admin` (`/_sandbox/`
+routes for another process), `embedded` (`Sandbox`, on a background thread).
+"""
+
+from tap_sequin.sandbox.data import (
+    EXAMPLE_SYNC,
+    EXAMPLE_SYNC_ID,
+    MASK,
+    SECRET_MARKER,
+    generate_syncs,
+)
+from tap_sequin.sandbox.embedded import Sandbox
+from tap_sequin.sandbox.faults import Faults, Rule
+from tap_sequin.sandbox.requestlog import RequestRecord, Stats
+from tap_sequin.sandbox.server import SandboxServer
+
+__all__ = [
+    "EXAMPLE_SYNC",
+    "EXAMPLE_SYNC_ID",
+    "MASK",
+    "SECRET_MARKER",
+    "Faults",
+    "RequestRecord",
+    "Rule",
+    "Sandbox",
+    "SandboxServer",
+    "Stats",
+    "generate_syncs",
+]

@@ -1,0 +1,141 @@
+"""`tap-sequin-sandbox`: run the sandbox as a process until SIGTERM or SIGINT.
+
+The first line on stdout is the base URL, printed once the socket listens; a one-line
+summary (requests, peak in-flight, server CPU per request) goes to stderr at exit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+import sys
+import time
+from typing import IO
+
+from tap_sequin.sandbox.data import generate_syncs
+from tap_sequin.sandbox.faults import Faults, parse_rule
+from tap_sequin.sandbox.server import SandboxServer
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command line, flag for flag with `Sandbox` and `Faults`."""
+    parser = argparse.ArgumentParser(
+        prog="tap-sequin-sandbox", description="A local Sequin v1 API for tests and demos."
+    )
+    add = parser.add_argument
+    add("--port", type=int, default=0, help="port on 127.0.0.1 (0: any free port)")
+    add("--syncs", type=int, default=50, help="how many seeded syncs to serve")
+    add("--seed", type=int, default=1, help="seed of the data set and of the faults")
+    add("--token", default="sandbox-token", help="the API token clients must send")
+    add("--latency-ms", type=float, default=0.0, help="delay added to every API request")
+    add("--rate-429", type=float, default=0.0, help="share of requests answered 429")
+    add("--retry-after", type=int, default=1, help="Retry-After seconds on 429s")
+    add("--retry-after-date", action="store_true", help="send Retry-After as an HTTP-date")
+    add("--rate-5xx", type=float, default=0.0, help="share answered 500/502/503/504")
+    add("--rate-drop", type=float, default=0.0, help="share dropped without an answer")
+    add("--rate-cut", type=float, default=0.0, help="share with a cut-off body")
+    add("--rate-html", type=float, default=0.0, help="share answered by a 502 HTML page")
+    add("--rate-html-200", type=float, default=0.0, help="share answered by a 200 HTML page")
+    add("--rate-empty", type=float, default=0.0, help="share answered by an empty 200")
+    add("--rate-slow", type=float, default=0.0, help="share answered after --slow-ms")
+    add("--slow-ms", type=float, default=5000.0, help="delay of slow answers")
+    add("--not-found", nargs="+", default=[], metavar="ID", help="sync ids answering 404")
+    add(
+        "--rule",
+        action="append",
+        default=[],
+        metavar="PATH=KIND[*TIMES]",
+        help="e.g. '/v1/syncs/ID=503*2' or '/v1/syncs*=drop'; PATH may end in * (prefix)",
+    )
+    add("--revoked", action="store_true", help="answer 401 to every API request")
+    add("--log", metavar="FILE", help="write one JSON line per request to FILE")
+    return parser
+
+
+def faults_from_args(args: argparse.Namespace) -> Faults:
+    """The `Faults` the flags ask for."""
+    return Faults(
+        rate_429=args.rate_429,
+        retry_after=args.retry_after,
+        retry_after_date=args.retry_after_date,
+        rate_5xx=args.rate_5xx,
+        rate_drop=args.rate_drop,
+        rate_cut=args.rate_cut,
+        rate_html=args.rate_html,
+        rate_html200=args.rate_html_200,
+        rate_empty=args.rate_empty,
+        rate_slow=args.rate_slow,
+        slow_ms=args.slow_ms,
+        not_found=frozenset(args.not_found),
+        rules=tuple(parse_rule(r) for r in args.rule),
+        revoked=args.revoked,
+    )
+
+
+async def serve(args: argparse.Namespace, faults: Faults, sink: IO[str] | None) -> SandboxServer:
+    """Listen, print the URL, serve until a stop signal; return the server for its stats."""
+    server = SandboxServer(
+        generate_syncs(args.syncs, args.seed),
+        seed=args.seed,
+        token=args.token,
+        faults=faults,
+        latency_ms=args.latency_ms,
+        log_sink=sink,
+        cpu_clock=time.process_time,
+        owned=True,
+    )
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    port = await server.listen("127.0.0.1", args.port)
+    print(f"http://127.0.0.1:{port}", flush=True)
+    if sink is not None:
+        flusher = asyncio.ensure_future(_flush_every(sink, 0.5))
+    await stop.wait()
+    server.close()
+    await server.wait_closed()
+    if sink is not None:
+        flusher.cancel()
+    return server
+
+
+async def _flush_every(sink: IO[str], seconds: float) -> None:
+    # So another process can follow the log while the sandbox runs.
+    while True:
+        await asyncio.sleep(seconds)
+        sink.flush()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the sandbox; exit status 0 after SIGTERM/SIGINT, 2 on bad flags."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        faults = faults_from_args(args)
+    except ValueError as error:
+        parser.error(str(error))
+    times_before = os.times()
+    sink = open(args.log, "w", encoding="utf-8") if args.log else None  # noqa: SIM115
+    try:
+        server = asyncio.run(serve(args, faults, sink))
+    finally:
+        if sink is not None:
+            sink.close()
+    stats = server.stats()
+    times = os.times()
+    user, system = times.user - times_before.user, times.system - times_before.system
+    per_request = stats.server_cpu_seconds / stats.requests * 1e6 if stats.requests else 0.0
+    print(
+        f"sandbox: {stats.requests} requests, peak {stats.peak_in_flight} in flight, "
+        f"{stats.server_cpu_seconds:.3f} s CPU serving ({per_request:.1f} us/request); "
+        f"process user {user:.3f} s, system {system:.3f} s",
+        file=sys.stderr,
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
