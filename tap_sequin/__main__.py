@@ -7,6 +7,7 @@ run, 1 for a failure, 128 + N when stopped by signal N.
 
 from __future__ import annotations
 
+import contextlib
 import sys
 
 from singer_sdk.exceptions import ConfigValidationError
@@ -15,17 +16,15 @@ from tap_sequin.errors import TapSequinError
 
 
 def _fail(message: str, status: int) -> None:
-    try:
+    with contextlib.suppress(BrokenPipeError, ValueError):
         sys.stdout.flush()
-    except (BrokenPipeError, ValueError):
-        pass
-    print(f"tap-sequin: error: {message}", file=sys.stderr)  # noqa: T201
+    print(f"tap-sequin: error: {message}", file=sys.stderr)
     sys.exit(status)
 
 
 def main() -> None:
     """Run the tap's CLI."""
-    from tap_sequin.tap import TapSequin  # noqa: PLC0415
+    from tap_sequin.tap import TapSequin
 
     try:
         TapSequin.cli()

@@ -50,7 +50,7 @@ def _certificates() -> str | None:
     if override:
         return override
     try:
-        import certifi  # noqa: PLC0415  (a dependency of requests, only needed for https)
+        import certifi
     except ImportError:  # pragma: no cover
         return None
     return str(certifi.where())
@@ -262,8 +262,9 @@ class SequinClient:
 
     def _backoff(self, attempt: int) -> float:
         """Exponential backoff with equal jitter: half fixed, half random."""
-        ceiling = min(_MAX_BACKOFF, self._settings.retry_backoff_seconds * 2**attempt)
-        return ceiling / 2 + random.uniform(0, ceiling / 2)  # noqa: S311 (not cryptography)
+        ceiling = min(_MAX_BACKOFF, self._settings.retry_backoff_seconds * 2.0**attempt)
+        jitter: float = random.uniform(0, ceiling / 2)  # noqa: S311 (not cryptography)
+        return ceiling / 2 + jitter
 
     def _summary(self, response: urllib3.BaseHTTPResponse) -> str:
         """Sequin's ``{"summary": ...}``, quoted and shortened; never the raw body."""

@@ -28,9 +28,9 @@ def run_connection_check(settings: Settings, logger: logging.Logger) -> int:
         else:
             detail = f"{len(client.list_syncs())} syncs are visible"
     except TapSequinError as exc:
-        print(f"FAILED: {settings.base_url} - {exc}")  # noqa: T201
+        print(f"FAILED: {settings.base_url} - {exc}")
         return 1
     finally:
         client.close()
-    print(f"OK: {settings.base_url} accepted the token; {detail}")  # noqa: T201
+    print(f"OK: {settings.base_url} accepted the token; {detail}")
     return 0

@@ -100,7 +100,7 @@ class OrderedFetcher(t.Generic[_K, _V]):
         while (job := self._jobs.get()) is not None:
             try:
                 job.value = self._fetch(job.key)
-            except BaseException as exc:  # handed to the caller, in order
+            except BaseException as exc:  # noqa: BLE001 (handed to the caller, in order)
                 job.error = exc
                 if not isinstance(exc, Stopped) and self._fatal is None:
                     # The run will fail on this error: start no new requests meanwhile

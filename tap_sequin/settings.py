@@ -19,18 +19,6 @@ from tap_sequin.errors import ConfigError
 DEFAULT_BASE_URL = "https://api.sequin.io"
 DEFAULT_USER_AGENT = f"tap-sequin/{__version__}"
 
-#: Settings the SDK itself owns (stream maps, flattening, batch, ...): validated by it.
-SDK_SETTINGS = frozenset(
-    {
-        "stream_maps",
-        "stream_map_config",
-        "faker_config",
-        "flattening_enabled",
-        "flattening_max_depth",
-        "batch_config",
-    }
-)
-
 
 @dataclass(frozen=True)
 class Settings:
@@ -144,9 +132,7 @@ def parse_settings(config: t.Mapping[str, t.Any]) -> Settings:
     """Validate ``config`` and return the settings of the run, or raise ``ConfigError``."""
     api_key = config.get("api_key")
     if api_key is None or (isinstance(api_key, str) and not api_key.strip()):
-        raise ConfigError(
-            "api_key", "is required: set TAP_SEQUIN_API_KEY to a Sequin API token"
-        )
+        raise ConfigError("api_key", "is required: set TAP_SEQUIN_API_KEY to a Sequin API token")
     if not isinstance(api_key, str):
         raise ConfigError("api_key", "must be a string (the Sequin API token)")
     if any(ch.isspace() for ch in api_key.strip()) or not api_key.isprintable():
@@ -173,4 +159,3 @@ def parse_settings(config: t.Mapping[str, t.Any]) -> Settings:
         ),
         max_requests_per_second=rps,
     )
-

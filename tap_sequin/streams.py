@@ -15,7 +15,7 @@ from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.singerlib import RecordMessage
 from singer_sdk.streams import Stream
 
-from tap_sequin.client import NOT_FOUND, NotFound, SequinClient
+from tap_sequin.client import NotFound, SequinClient
 from tap_sequin.errors import SequinAPIError
 from tap_sequin.fetch import OrderedFetcher
 from tap_sequin.schema import SYNC_SCHEMA
@@ -31,7 +31,7 @@ class SyncsStream(Stream):
     """Every configured sync (or every sync in the account), in a stable order."""
 
     name = "syncs"
-    primary_keys: t.ClassVar[list[str]] = ["id"]  # type: ignore[misc]
+    primary_keys: t.ClassVar[list[str]] = ["id"]
     replication_key = None
     # Shaping already emits exactly the schema's JSON types; re-conforming every
     # record would only spend CPU.
@@ -52,7 +52,9 @@ class SyncsStream(Stream):
         # then fails leaves nothing live. We activate after the last record instead.
         return False
 
-    def _generate_record_messages(self, record: dict[str, t.Any]) -> t.Iterator[RecordMessage]:
+    def _generate_record_messages(
+        self, record: dict[str, t.Any]
+    ) -> t.Generator[RecordMessage, None, None]:
         # The SDK walks every record against the selection mask, nested objects
         # included; when nothing is deselected (the usual case) that walk removes
         # nothing and costs more CPU than shaping the record.

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import copy
+import difflib
 import signal
 import threading
 import typing as t
@@ -118,8 +121,7 @@ class TapSequin(Tap):
             th.NumberType,
             title="Max requests per second",
             description=(
-                "Cap on request starts in any one-second window, retries included. "
-                "Absent: no cap."
+                "Cap on request starts in any one-second window, retries included. Absent: no cap."
             ),
         ),
     ).to_dict()
@@ -144,13 +146,25 @@ class TapSequin(Tap):
         # (the SDK's JSON-schema messages quote the offending value).
         if raise_errors:
             self._settings = parse_settings(self.config)
+            self._refuse_unknown_settings()
         return super()._validate_config(raise_errors=raise_errors)
+
+    def _refuse_unknown_settings(self) -> None:
+        # A typo such as "sync_id" would otherwise silently extract every sync.
+        schema = copy.deepcopy(self.config_jsonschema)
+        self.append_builtin_config(schema)
+        known = set(schema.get("properties", {}))
+        for key in self.config:
+            if key not in known and not key.startswith("_"):
+                close = difflib.get_close_matches(key, sorted(known), n=1)
+                hint = f"did you mean '{close[0]}'?" if close else "see tap-sequin --about"
+                raise ConfigError(key, f"is not a setting of tap-sequin; {hint}")
 
     # -- streams ----------------------------------------------------------------
 
     def discover_streams(self) -> list[Stream]:
         """The tap's one stream."""
-        from tap_sequin.streams import SyncsStream  # noqa: PLC0415 (keeps --about light)
+        from tap_sequin.streams import SyncsStream
 
         return [SyncsStream(self)]
 
@@ -161,7 +175,9 @@ class TapSequin(Tap):
 
     # -- running ----------------------------------------------------------------
 
-    def sync_all(self) -> None:
+    # The SDK marks sync_all final; we extend it only to end every failed run with a
+    # STATE message and a reason, and to refuse replication methods that would lose data.
+    def sync_all(self) -> None:  # type: ignore[misc]
         """Run the sync; on any failure still write a final STATE, then re-raise."""
         stream = self.syncs_stream
         if stream.replication_method != "FULL_TABLE":
@@ -196,10 +212,8 @@ class TapSequin(Tap):
         return line
 
     def _write_final_state(self) -> None:
-        try:
+        with contextlib.suppress(BrokenPipeError, ValueError):  # stdout already gone
             self.state_writer.write_state(self.state)
-        except (BrokenPipeError, ValueError):  # stdout already gone
-            pass
 
     # -- signals ----------------------------------------------------------------
 
@@ -228,7 +242,7 @@ class TapSequin(Tap):
         if value in {"disabled", "schema"}:
             super().cb_test(ctx, param, value)
             return
-        from tap_sequin.connection_test import run_connection_check  # noqa: PLC0415
+        from tap_sequin.connection_test import run_connection_check
 
         config = ctx.params.get("config")
         tap = cls(

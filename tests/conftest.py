@@ -134,7 +134,6 @@ def run_in_process(config: dict[str, t.Any], catalog: dict[str, t.Any] | None = 
 
 
 @pytest.fixture(autouse=True)
-def _quiet_sdk_metrics() -> t.Iterator[None]:
+def _quiet_sdk_metrics() -> None:
     # The SDK's metric lines are noise in test output.
     logging.getLogger("singer_sdk.metrics").setLevel(logging.WARNING)
-    yield

@@ -10,13 +10,15 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from tap_sequin.sandbox import EXAMPLE_SYNC_ID, Faults, Sandbox
+from tap_sequin.sandbox import EXAMPLE_SYNC_ID, Sandbox
 
-from .conftest import TOKEN, config_for, make_sandbox, run_cli, run_in_process
+from .conftest import config_for, make_sandbox, run_cli, run_in_process
 
 
 def _validator(schema: dict[str, t.Any]) -> jsonschema.Draft7Validator:
-    return jsonschema.Draft7Validator(schema, format_checker=jsonschema.Draft7Validator.FORMAT_CHECKER)
+    return jsonschema.Draft7Validator(
+        schema, format_checker=jsonschema.Draft7Validator.FORMAT_CHECKER
+    )
 
 
 def test_every_sync_in_list_order_each_record_valid_against_its_schema(sandbox: Sandbox) -> None:
@@ -159,7 +161,9 @@ def test_about_lists_every_setting_with_api_key_secret(tmp_path: Path) -> None:
     assert "test" in about["capabilities"]
 
 
-def test_connection_test_says_plainly_that_the_token_works(sandbox: Sandbox, tmp_path: Path) -> None:
+def test_connection_test_says_plainly_that_the_token_works(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
     run = run_cli(config_for(sandbox), tmp_path, "--test")
 
     assert run.status == 0
@@ -177,4 +181,3 @@ def test_connection_test_says_plainly_that_the_token_is_refused(
     assert run.stdout.startswith("FAILED:")
     assert "api_key" in run.stdout
     assert "wrong-token" not in run.stdout + run.stderr
-

@@ -1,0 +1,103 @@
+"""The API token and credential secrets never appear in output, logs, state or errors."""
+
+from __future__ import annotations
+
+import json
+import typing as t
+from pathlib import Path
+
+import pytest
+
+from tap_sequin.errors import TapSequinError
+from tap_sequin.sandbox import SECRET_MARKER, Faults, Rule, generate_syncs
+
+from .conftest import TOKEN, config_for, make_sandbox, run_cli, run_in_process
+
+DEBUG = {"TAP_SEQUIN_LOGLEVEL": "DEBUG", "LOGLEVEL": "DEBUG"}
+
+
+def _secret_values(syncs: list[dict[str, t.Any]]) -> set[str]:
+    """Every unmasked secret the sandbox serves, found by its marker."""
+    found: set[str] = set()
+
+    def walk(value: t.Any) -> None:
+        if isinstance(value, dict):
+            for item in value.values():
+                walk(item)
+        elif isinstance(value, list):
+            for item in value:
+                walk(item)
+        elif isinstance(value, str) and SECRET_MARKER in value:
+            found.add(value)
+
+    walk(syncs)
+    return found
+
+
+def test_the_sandbox_really_serves_unmasked_secrets_of_every_kind() -> None:
+    # Guards the test below: it proves nothing if there is nothing to leak.
+    syncs = generate_syncs(40, 7)
+    kinds = {s["credential"]["properties"]["kind"] for s in syncs if s.get("credential")}
+    assert {
+        "stripe_key",
+        "airtable_oauth2",
+        "github_app",
+        "checkout_champ_password",
+        "hubspot_oauth2",
+        "linear_oauth2",
+        "stripe_oauth2",
+    } <= kinds
+    assert len(_secret_values(syncs)) >= 10
+
+
+SCENARIOS: dict[str, tuple[dict[str, t.Any], Faults]] = {
+    "every sync": ({}, Faults()),
+    "configured ids": ({"sync_ids": "first-20"}, Faults()),
+    "storm of 429 and 5xx": ({"sync_ids": "first-20"}, Faults(rate_429=0.2, rate_5xx=0.2)),
+    "html and cut bodies": ({"sync_ids": "first-20"}, Faults(rate_html=0.2, rate_cut=0.2)),
+    "token refused": ({}, Faults(revoked=True)),
+    "persistent 503": ({"max_retries": 1}, Faults(rules=(Rule("*", "503"),))),
+}
+
+
+@pytest.mark.parametrize("scenario", list(SCENARIOS))
+def test_no_secret_in_stdout_stderr_at_debug_or_state(scenario: str, tmp_path: Path) -> None:
+    overrides, faults = SCENARIOS[scenario]
+    with make_sandbox(syncs=40, faults=faults) as sb:
+        secrets = _secret_values([sb.sync(i) for i in sb.sync_ids])
+        if overrides.get("sync_ids") == "first-20":
+            overrides = {**overrides, "sync_ids": sb.sync_ids[:20]}
+        run = run_cli(config_for(sb, **overrides), tmp_path, env=DEBUG)
+
+    everything = run.stdout + run.stderr
+    assert "DEBUG" in run.stderr  # the logs really were at DEBUG
+    assert TOKEN not in everything
+    assert SECRET_MARKER not in everything
+    for secret in secrets:
+        assert secret not in everything
+    for state in (m for m in run.messages if m["type"] == "STATE"):
+        assert TOKEN not in json.dumps(state)
+
+
+def test_no_secret_in_exception_messages() -> None:
+    with (
+        make_sandbox(syncs=5, faults=Faults(revoked=True)) as sb,
+        pytest.raises(TapSequinError) as caught,
+    ):
+        run_in_process(config_for(sb))
+    assert TOKEN not in str(caught.value)
+    assert TOKEN not in repr(caught.value)
+
+
+@pytest.mark.parametrize(
+    "bad_key",
+    [f"{TOKEN} extra", 12345, [TOKEN]],
+    ids=["token with a space", "a number", "a list"],
+)
+def test_config_errors_about_the_token_never_echo_it(bad_key: t.Any, tmp_path: Path) -> None:
+    run = run_cli({"api_key": bad_key, "base_url": "http://127.0.0.1:9"}, tmp_path, env=DEBUG)
+
+    assert run.status == 1
+    assert "api_key" in run.last_stderr_line
+    assert TOKEN not in run.stdout + run.stderr
+    assert "12345" not in run.stdout + run.stderr

@@ -1,0 +1,127 @@
+"""Bad settings are refused before any request, in one line naming the setting."""
+
+from __future__ import annotations
+
+import json
+import typing as t
+from pathlib import Path
+
+import pytest
+
+from tap_sequin.errors import ConfigError
+from tap_sequin.sandbox import Sandbox
+from tap_sequin.settings import DEFAULT_BASE_URL, parse_settings
+
+from .conftest import TOKEN, config_for, run_cli
+
+BAD: list[tuple[str, dict[str, t.Any]]] = [
+    ("api_key", {"api_key": None}),
+    ("api_key", {"api_key": ""}),
+    ("api_key", {"api_key": "   "}),
+    ("api_key", {"api_key": 42}),
+    ("api_key", {"api_key": "two words"}),
+    ("sync_ids", {"sync_ids": "abc,def"}),
+    ("sync_ids", {"sync_ids": ["abc", ""]}),
+    ("sync_ids", {"sync_ids": ["abc", "  "]}),
+    ("sync_ids", {"sync_ids": ["abc", 7]}),
+    ("sync_ids", {"sync_ids": ["../admin"]}),
+    ("base_url", {"base_url": "api.sequin.io"}),
+    ("base_url", {"base_url": "ftp://api.sequin.io"}),
+    ("base_url", {"base_url": "http://api.sequin.io"}),
+    ("base_url", {"base_url": "https://user:pw@api.sequin.io"}),
+    ("request_timeout", {"request_timeout": 0}),
+    ("request_timeout", {"request_timeout": -5}),
+    ("request_timeout", {"request_timeout": "30"}),
+    ("max_retries", {"max_retries": -1}),
+    ("max_retries", {"max_retries": 2.5}),
+    ("max_concurrent_requests", {"max_concurrent_requests": 0}),
+    ("max_concurrent_requests", {"max_concurrent_requests": -3}),
+    ("max_concurrent_requests", {"max_concurrent_requests": True}),
+    ("max_requests_per_second", {"max_requests_per_second": 0}),
+    ("max_requests_per_second", {"max_requests_per_second": -1}),
+    ("retry_backoff_seconds", {"retry_backoff_seconds": 0}),
+]
+
+
+@pytest.mark.parametrize(("setting", "override"), BAD, ids=[f"{s}={o}" for s, o in BAD])
+def test_each_bad_value_is_refused_naming_its_setting(
+    setting: str, override: dict[str, t.Any]
+) -> None:
+    config = {"api_key": TOKEN, **override}
+    with pytest.raises(ConfigError) as caught:
+        parse_settings(config)
+    message = str(caught.value)
+    assert caught.value.setting == setting
+    assert f"'{setting}'" in message
+    assert "\n" not in message
+    assert TOKEN not in message
+
+
+def test_defaults() -> None:
+    settings = parse_settings({"api_key": TOKEN})
+    assert settings.base_url == DEFAULT_BASE_URL
+    assert settings.request_timeout == 30
+    assert settings.max_retries == 5
+    assert settings.max_concurrent_requests == 8
+    assert settings.max_requests_per_second is None
+    assert settings.lists_every_sync
+    assert TOKEN not in repr(settings)
+
+
+def test_loopback_http_is_allowed_and_trailing_slash_dropped() -> None:
+    for url in ("http://127.0.0.1:8080/", "http://localhost:1", "http://[::1]:9"):
+        assert parse_settings({"api_key": TOKEN, "base_url": url}).base_url == url.rstrip("/")
+
+
+def test_duplicate_ids_are_kept_once_in_first_order() -> None:
+    settings = parse_settings({"api_key": TOKEN, "sync_ids": ["b", "a", "b", "c", "a"]})
+    assert settings.sync_ids == ("b", "a", "c")
+
+
+@pytest.mark.parametrize(
+    ("override", "setting"),
+    [
+        ({"max_concurrent_requests": 0}, "max_concurrent_requests"),
+        ({"sync_ids": ["ok", ""]}, "sync_ids"),
+        ({"sync_id": ["typo"]}, "sync_id"),
+        ({"api_key": ""}, "api_key"),
+    ],
+)
+def test_cli_refuses_before_any_request(
+    override: dict[str, t.Any], setting: str, sandbox: Sandbox, tmp_path: Path
+) -> None:
+    run = run_cli({**config_for(sandbox), **override}, tmp_path)
+
+    assert run.status == 1
+    assert f"'{setting}'" in run.last_stderr_line
+    assert "Traceback" not in run.stderr
+    assert sandbox.requests == []
+
+
+def test_typo_in_a_setting_name_suggests_the_real_one(sandbox: Sandbox, tmp_path: Path) -> None:
+    run = run_cli({**config_for(sandbox), "sync_id": ["x"]}, tmp_path)
+    assert "did you mean 'sync_ids'" in run.last_stderr_line
+
+
+def test_incremental_replication_in_the_catalog_is_refused(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    catalog = {
+        "streams": [
+            {
+                "tap_stream_id": "syncs",
+                "stream": "syncs",
+                "schema": {"type": "object", "properties": {"id": {"type": "string"}}},
+                "replication_method": "INCREMENTAL",
+                "replication_key": "updated_at",
+                "metadata": [{"breadcrumb": [], "metadata": {"selected": True}}],
+            }
+        ]
+    }
+    (tmp_path / "catalog.json").write_text(json.dumps(catalog))
+    run = run_cli(config_for(sandbox), tmp_path, "--catalog", str(tmp_path / "catalog.json"))
+
+    assert run.status == 1
+    assert "replication" in run.last_stderr_line
+    assert "FULL_TABLE" in run.last_stderr_line
+    assert sandbox.requests == []

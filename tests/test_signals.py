@@ -1,0 +1,77 @@
+"""Signals and exit codes: a stopped run must never look like a successful one."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from .conftest import config_for, make_sandbox, parse_messages
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_signal_mid_run_stops_fast_with_whole_messages_state_and_nonzero_exit(
+    signum: signal.Signals, tmp_path: Path
+) -> None:
+    with make_sandbox(syncs=400, latency_ms=20) as sb:
+        config = config_for(sb, sync_ids=sb.sync_ids, max_concurrent_requests=2)
+        (tmp_path / "config.json").write_text(json.dumps(config))
+        tap = subprocess.Popen(
+            [sys.executable, "-m", "tap_sequin", "--config", str(tmp_path / "config.json")],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        # Let it get going: requests are flowing once the sandbox has seen a few.
+        deadline = time.monotonic() + 30
+        while len(sb.requests) < 20 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert tap.poll() is None, "the run ended before it could be interrupted"
+        sent = time.monotonic()
+        os.kill(tap.pid, signum)
+        stdout, stderr = tap.communicate(timeout=30)
+        stopped_after = time.monotonic() - sent
+        served = len(sb.requests)
+
+    assert tap.returncode == 128 + signum
+    assert stopped_after < 5
+    messages = parse_messages(stdout)  # raises on a torn line
+    records = [m for m in messages if m["type"] == "RECORD"]
+    assert 0 < len(records) < 400
+    assert served < 400
+    assert messages[-1]["type"] == "STATE"
+    assert [r["record"]["id"] for r in records] == sb.sync_ids[: len(records)]
+    last_line = stderr.strip().splitlines()[-1]
+    assert "interrupted" in last_line
+    assert signal.Signals(signum).name in last_line
+
+
+def test_listing_interrupted_activates_nothing(tmp_path: Path) -> None:
+    with make_sandbox(syncs=50, latency_ms=3000) as sb:
+        config = config_for(sb)
+        (tmp_path / "config.json").write_text(json.dumps(config))
+        tap = subprocess.Popen(
+            [sys.executable, "-m", "tap_sequin", "--config", str(tmp_path / "config.json")],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        deadline = time.monotonic() + 30
+        while sb.stats().in_flight == 0 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        # The listing is in flight (3 s of latency): stop the run now.
+        assert sb.requests == []
+        tap.send_signal(signal.SIGTERM)
+        stdout, _ = tap.communicate(timeout=30)
+
+    assert tap.returncode == 128 + signal.SIGTERM
+    types = [m["type"] for m in parse_messages(stdout)]
+    assert "ACTIVATE_VERSION" not in types
+    assert "RECORD" not in types
+    assert types[-1] == "STATE"
