@@ -15,15 +15,14 @@ from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.singerlib import RecordMessage
 from singer_sdk.streams import Stream
 
-from tap_sequin.client import NotFound, SequinClient
 from tap_sequin.errors import SequinAPIError
-from tap_sequin.fetch import OrderedFetcher
 from tap_sequin.schema import SYNC_SCHEMA
-from tap_sequin.shaping import MalformedSync, SyncShaper
 
 if t.TYPE_CHECKING:
     from singer_sdk.helpers.types import Context
 
+    from tap_sequin.client import NotFound, SequinClient
+    from tap_sequin.shaping import SyncShaper
     from tap_sequin.tap import TapSequin
 
 
@@ -75,6 +74,10 @@ class SyncsStream(Stream):
 
     def get_records(self, context: Context | None) -> t.Iterable[dict[str, t.Any]]:
         """Yield one row per sync: configured ids in their order, else the whole list."""
+        # Imported here, not at the top: --about and --discover never need HTTP or shaping.
+        from tap_sequin.client import SequinClient
+        from tap_sequin.shaping import SyncShaper
+
         tap = self._sequin_tap
         settings = tap.settings
         shaper = SyncShaper(self.logger)
@@ -90,6 +93,10 @@ class SyncsStream(Stream):
     def _configured_syncs(
         self, client: SequinClient, shaper: SyncShaper
     ) -> t.Iterator[dict[str, t.Any]]:
+        from tap_sequin.client import NotFound
+        from tap_sequin.fetch import OrderedFetcher
+        from tap_sequin.shaping import MalformedSync
+
         tap = self._sequin_tap
         fetcher: OrderedFetcher[str, dict[str, t.Any] | NotFound] = OrderedFetcher(
             client.get_sync,
@@ -122,6 +129,9 @@ class SyncsStream(Stream):
             yield row
 
     def _every_sync(self, client: SequinClient, shaper: SyncShaper) -> t.Iterator[dict[str, t.Any]]:
+        from tap_sequin.fetch import OrderedFetcher
+        from tap_sequin.shaping import MalformedSync
+
         tap = self._sequin_tap
         # The listing runs on a worker too, so a signal is noticed while it downloads.
         fetcher: OrderedFetcher[int, list[t.Any]] = OrderedFetcher(

@@ -146,8 +146,12 @@ def test_fetcher_raises_the_first_error_in_order_and_stops_new_work() -> None:
         fetch, 2, stop, lambda: RuntimeError("stopped")
     )
     got: list[int] = []
-    with pytest.raises(ValueError, match="boom at 3"):
+
+    def consume() -> None:
         for key, _ in fetcher.run(range(1000)):
             got.append(key)
+
+    with pytest.raises(ValueError, match="boom at 3"):
+        consume()
     assert got == [0, 1, 2]
     assert len(calls) < 20

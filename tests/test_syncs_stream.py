@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import logging
+import subprocess
+import sys
 import typing as t
 from pathlib import Path
 
@@ -181,3 +183,21 @@ def test_connection_test_says_plainly_that_the_token_is_refused(
     assert run.stdout.startswith("FAILED:")
     assert "api_key" in run.stdout
     assert "wrong-token" not in run.stdout + run.stderr
+
+
+@pytest.mark.parametrize("mode", ["about", "discover"])
+def test_about_and_discover_import_no_http_or_shaping_code(mode: str) -> None:
+    probe = f"""
+import contextlib, io, sys
+from tap_sequin.tap import TapSequin
+with contextlib.redirect_stdout(io.StringIO()):
+    if {mode!r} == "about":
+        TapSequin.print_about("json")
+    else:
+        TapSequin(config={{}}, validate_config=False, setup_mapper=False).run_discovery()
+print(sorted(m for m in sys.modules if m.startswith(("tap_sequin", "pendulum"))))
+"""
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    loaded = done.stdout.strip()
+    for module in ("tap_sequin.client", "tap_sequin.fetch", "tap_sequin.shaping", "pendulum"):
+        assert f"'{module}'" not in loaded

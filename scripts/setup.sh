@@ -1,0 +1,13 @@
+# Sourced by scripts/run and scripts/test: make .venv match uv.lock, from nothing but
+# Python 3.10+ and pip. uv itself is bootstrapped into .tools/ (pinned).
+UV_VERSION="0.13.9"
+PYTHON="${PYTHON:-python3}"
+command -v "$PYTHON" >/dev/null || { echo "error: $PYTHON not found (Python 3.10+ is needed)" >&2; exit 1; }
+if [[ ! -x .tools/bin/uv ]] || [[ "$(.tools/bin/uv --version 2>/dev/null)" != "uv $UV_VERSION"* ]]; then
+  echo "[setup] installing uv $UV_VERSION into .tools/" >&2
+  "$PYTHON" -m venv .tools
+  .tools/bin/pip install --quiet --disable-pip-version-check "uv==$UV_VERSION"
+fi
+export UV_PYTHON_DOWNLOADS=never
+echo "[setup] .venv from uv.lock (uv sync --frozen --all-groups)" >&2
+.tools/bin/uv sync --frozen --all-groups --quiet --python "$(command -v "$PYTHON")"
