@@ -16,7 +16,7 @@ from tap_sequin.errors import TapSequinError
 
 
 def _fail(message: str, status: int) -> None:
-    with contextlib.suppress(BrokenPipeError, ValueError):
+    with contextlib.suppress(BrokenPipeError, ValueError, OSError):
         sys.stdout.flush()
     print(f"tap-sequin: error: {message}", file=sys.stderr)
     sys.exit(status)
@@ -32,10 +32,6 @@ def main() -> None:
         _fail(str(exc), exc.exit_code)
     except ConfigValidationError as exc:
         _fail(f"invalid config: {'; '.join(exc.errors) or exc}", 1)
-    except BrokenPipeError:
-        # The target stopped reading: what we wrote may not have landed.
-        sys.stderr.write("tap-sequin: error: stdout closed by the reader (target exited?)\n")
-        sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -40,6 +40,15 @@ class RetriesExhausted(SequinAPIError):
     """A retryable failure (429, 5xx, timeout, reset, bad body) outlived max_retries."""
 
 
+class OutputClosed(TapSequinError):
+    """Whoever reads our stdout (the target) stopped reading mid-run."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "stdout was closed by its reader (did the target exit?); the run is incomplete"
+        )
+
+
 class Interrupted(TapSequinError):
     """The run was stopped by SIGTERM or SIGINT before it finished."""
 

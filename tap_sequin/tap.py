@@ -5,7 +5,9 @@ from __future__ import annotations
 import contextlib
 import copy
 import difflib
+import os
 import signal
+import sys
 import threading
 import typing as t
 
@@ -13,7 +15,7 @@ from singer_sdk import typing as th
 from singer_sdk.helpers.capabilities import PluginCapabilities, TapCapabilities
 from singer_sdk.tap_base import Tap
 
-from tap_sequin.errors import ConfigError, Interrupted, TapSequinError
+from tap_sequin.errors import ConfigError, Interrupted, OutputClosed, TapSequinError
 from tap_sequin.output import BufferedSingerWriter
 from tap_sequin.settings import DEFAULT_BASE_URL, DEFAULT_USER_AGENT, Settings, parse_settings
 
@@ -191,6 +193,10 @@ class TapSequin(Tap):
         except TapSequinError:
             self._write_final_state()
             raise
+        except BrokenPipeError:
+            # Point stdout at /dev/null so the interpreter's last flush cannot fail again.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            raise OutputClosed from None
         except Exception:
             self._write_final_state()
             self.check_interrupted()

@@ -75,3 +75,24 @@ def test_listing_interrupted_activates_nothing(tmp_path: Path) -> None:
     assert "ACTIVATE_VERSION" not in types
     assert "RECORD" not in types
     assert types[-1] == "STATE"
+
+
+def test_target_that_stops_reading_makes_a_clear_nonzero_exit(tmp_path: Path) -> None:
+    with make_sandbox(syncs=300) as sb:
+        config = config_for(sb, sync_ids=sb.sync_ids)
+        (tmp_path / "config.json").write_text(json.dumps(config))
+        tap = subprocess.Popen(
+            [sys.executable, "-m", "tap_sequin", "--config", str(tmp_path / "config.json")],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        assert tap.stdout is not None
+        tap.stdout.readline()  # the SCHEMA message; then the "target" goes away
+        tap.stdout.close()
+        _, stderr = tap.communicate(timeout=60)
+
+    assert tap.returncode == 1
+    last_line = stderr.strip().splitlines()[-1]
+    assert "stdout was closed" in last_line
+    assert "Exception ignored" not in stderr
