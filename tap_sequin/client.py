@@ -22,13 +22,18 @@ import typing as t
 import urllib.request
 from urllib.parse import quote, urljoin, urlsplit
 
-import urllib3
-from urllib3.exceptions import HTTPError as TransportError
-from urllib3.exceptions import SSLError
-
 from tap_sequin.errors import AuthError, RetriesExhausted, SequinAPIError
 from tap_sequin.settings import Settings
 from tap_sequin.throttle import Stopped, Throttle
+from tap_sequin.transport import (
+    DirectTransport,
+    ProxiedTransport,
+    Response,
+    TimedOut,
+    TLSFailed,
+    Transport,
+    TransportError,
+)
 
 _RETRYABLE = frozenset({429, 500, 502, 503, 504})
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
@@ -95,33 +100,22 @@ class SequinClient:
             "Accept": "application/json",
             "User-Agent": settings.user_agent,
         }
-        self._timeout = urllib3.Timeout(
-            connect=settings.request_timeout, read=settings.request_timeout
-        )
-        pool_options: dict[str, t.Any] = {
-            "maxsize": settings.max_concurrent_requests,
-            "block": True,
-        }
-        if parts.scheme == "https":
-            pool_options["ca_certs"] = _certificates()
+        ca_certs = _certificates() if parts.scheme == "https" else None
         proxy = None
         if not urllib.request.proxy_bypass(parts.hostname or ""):
             proxy = urllib.request.getproxies().get(parts.scheme)
-        self._proxied: urllib3.ProxyManager | None = None
-        self._pool: urllib3.HTTPConnectionPool | None = None
+        self._transport: Transport
         if proxy:
             logger.info("Reaching %s through the proxy from the environment", parts.hostname)
-            self._proxied = urllib3.ProxyManager(proxy, num_pools=2, **pool_options)
+            self._transport = ProxiedTransport(
+                proxy, settings.request_timeout, ca_certs, settings.max_concurrent_requests
+            )
         else:
-            # Talking to the pool directly skips a URL parse and a pool lookup per request.
-            self._pool = urllib3.connection_from_url(settings.base_url, **pool_options)
+            self._transport = DirectTransport(settings.base_url, settings.request_timeout, ca_certs)
 
     def close(self) -> None:
-        """Close every pooled connection."""
-        if self._pool is not None:
-            self._pool.close()
-        if self._proxied is not None:
-            self._proxied.clear()
+        """Close every connection."""
+        self._transport.close()
 
     # -- the two calls the stream makes ---------------------------------------
 
@@ -162,24 +156,25 @@ class SequinClient:
             self.throttle.wait_turn()
             try:
                 response = self._request(path, target)
-            except SSLError as exc:
+            except TLSFailed as exc:
                 raise SequinAPIError(
-                    target,
-                    f"TLS verification failed ({type(exc).__name__}); check base_url "
-                    "and REQUESTS_CA_BUNDLE/SSL_CERT_FILE",
+                    target, f"{exc}; check base_url and REQUESTS_CA_BUNDLE/SSL_CERT_FILE"
                 ) from None
+            except TimedOut:
+                last = f"no answer within request_timeout ({settings.request_timeout:g}s)"
+                delay = self._backoff(attempt)
             except TransportError as exc:
-                last = _describe_transport_error(exc, settings.request_timeout)
+                last = str(exc)
                 delay = self._backoff(attempt)
             else:
                 status = response.status
                 if 200 <= status < 300:
                     try:
-                        return json.loads(response.data)
+                        return json.loads(response.body, parse_constant=_no_constants)
                     except ValueError:
                         last = (
                             f"HTTP {status} with a body that is not JSON "
-                            f"({_content_type(response)}, {len(response.data)} bytes)"
+                            f"({_content_type(response)}, {len(response.body)} bytes)"
                         )
                         delay = self._backoff(attempt)
                 elif status in {401, 403}:
@@ -195,7 +190,7 @@ class SequinClient:
                     last = f"HTTP {status}{self._summary(response)}"
                     delay = self._backoff(attempt)
                     if status == 429:
-                        waited = retry_after_seconds(response.headers.get("Retry-After"))
+                        waited = retry_after_seconds(response.headers.get("retry-after"))
                         delay = delay if waited is None else waited
                         self.throttle.pause(delay)
                 else:
@@ -220,33 +215,14 @@ class SequinClient:
             "failing: check base_url, or raise max_retries/request_timeout",
         )
 
-    def _request(self, path: str, target: str) -> urllib3.BaseHTTPResponse:
+    def _request(self, path: str, target: str) -> Response:
         """One attempt, following same-origin redirects only."""
         url = self._settings.base_url + path
         for _ in range(_MAX_REDIRECTS + 1):
-            response: urllib3.BaseHTTPResponse
-            if self._pool is not None:
-                response = self._pool.urlopen(
-                    "GET",
-                    _origin_form(url),
-                    headers=self._headers,
-                    timeout=self._timeout,
-                    retries=False,
-                    redirect=False,
-                    assert_same_host=False,
-                )
-            else:
-                response = t.cast(urllib3.ProxyManager, self._proxied).request(
-                    "GET",
-                    url,
-                    headers=self._headers,
-                    timeout=self._timeout,
-                    retries=False,
-                    redirect=False,
-                )
+            response = self._transport.get(url, self._headers)
             if response.status not in _REDIRECTS:
                 return response
-            location = urljoin(url, response.headers.get("Location", ""))
+            location = urljoin(url, response.headers.get("location", ""))
             parts = urlsplit(location)
             if (parts.scheme, parts.hostname, parts.port) != self._origin:
                 # The token goes to the configured base URL and nowhere else.
@@ -266,10 +242,10 @@ class SequinClient:
         jitter: float = random.uniform(0, ceiling / 2)  # noqa: S311 (not cryptography)
         return ceiling / 2 + jitter
 
-    def _summary(self, response: urllib3.BaseHTTPResponse) -> str:
+    def _summary(self, response: Response) -> str:
         """Sequin's ``{"summary": ...}``, quoted and shortened; never the raw body."""
         try:
-            summary = json.loads(response.data).get("summary")
+            summary = json.loads(response.body).get("summary")
         except (ValueError, AttributeError):
             return ""
         if not isinstance(summary, str) or not summary.strip():
@@ -278,21 +254,10 @@ class SequinClient:
         return f' "{text}"'
 
 
-def _origin_form(url: str) -> str:
-    """The path and query of ``url``: what a direct (unproxied) request line carries."""
-    parts = urlsplit(url)
-    return f"{parts.path or '/'}?{parts.query}" if parts.query else parts.path or "/"
+def _no_constants(name: str) -> None:
+    # NaN and Infinity are not JSON; Python's parser accepts them, targets do not.
+    return None
 
 
-def _content_type(response: urllib3.BaseHTTPResponse) -> str:
-    return f"content-type {response.headers.get('Content-Type') or 'missing'}"
-
-
-def _describe_transport_error(exc: TransportError, timeout: float) -> str:
-    if isinstance(exc, urllib3.exceptions.TimeoutError):
-        return f"no answer within request_timeout ({timeout:g}s)"
-    if isinstance(exc, urllib3.exceptions.ProtocolError):
-        return "connection dropped or body cut off"
-    if isinstance(exc, urllib3.exceptions.NewConnectionError):
-        return "cannot connect"
-    return type(exc).__name__
+def _content_type(response: Response) -> str:
+    return f"content-type {response.headers.get('content-type') or 'missing'}"

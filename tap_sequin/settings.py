@@ -90,13 +90,19 @@ def _number(
     if value is None:
         return default
     kind = "a whole number" if integer else "a number"
+    if isinstance(value, str):
+        # Environment variables and string-typed orchestrator settings arrive as text.
+        try:
+            value = decimal.Decimal(value.strip())
+        except decimal.InvalidOperation:
+            raise ConfigError(name, f"must be {kind}, got {value!r:.40}") from None
     # The SDK reads JSON config numbers as Decimal.
     if isinstance(value, bool) or not isinstance(value, (int, float, decimal.Decimal)):
         raise ConfigError(name, f"must be {kind}, got {type(value).__name__}")
     value = int(value) if isinstance(value, int) else float(value)
     if not math.isfinite(value) or (integer and value != int(value)):
         raise ConfigError(name, f"must be {kind}, got {value!r}")
-    return value
+    return int(value) if integer else value
 
 
 def _positive(

@@ -116,8 +116,8 @@ def test_transient_failures_are_retried_then_succeed(kind: str) -> None:
     ("kind", "expected"),
     [
         ("503", "HTTP 503"),
-        ("drop", "connection dropped"),
-        ("cut", "connection dropped or body cut off"),
+        ("drop", "connection closed before an answer"),
+        ("cut", "body cut off"),
         ("html200", "content-type text/html"),
         ("empty", "HTTP 200 with a body that is not JSON"),
     ],

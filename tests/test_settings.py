@@ -31,7 +31,8 @@ BAD: list[tuple[str, dict[str, t.Any]]] = [
     ("base_url", {"base_url": "https://user:pw@api.sequin.io"}),
     ("request_timeout", {"request_timeout": 0}),
     ("request_timeout", {"request_timeout": -5}),
-    ("request_timeout", {"request_timeout": "30"}),
+    ("request_timeout", {"request_timeout": "thirty"}),
+    ("request_timeout", {"request_timeout": "nan"}),
     ("max_retries", {"max_retries": -1}),
     ("max_retries", {"max_retries": 2.5}),
     ("max_concurrent_requests", {"max_concurrent_requests": 0}),
@@ -66,6 +67,15 @@ def test_defaults() -> None:
     assert settings.max_requests_per_second is None
     assert settings.lists_every_sync
     assert TOKEN not in repr(settings)
+
+
+def test_numbers_given_as_text_are_accepted() -> None:
+    # Orchestrators pass environment variables as strings.
+    settings = parse_settings(
+        {"api_key": TOKEN, "request_timeout": "2.5", "max_concurrent_requests": " 16 "}
+    )
+    assert settings.request_timeout == 2.5
+    assert settings.max_concurrent_requests == 16
 
 
 def test_loopback_http_is_allowed_and_trailing_slash_dropped() -> None:
