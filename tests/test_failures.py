@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http.server
+import json
 import threading
 import time
 import typing as t
@@ -11,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tap_sequin.errors import AuthError, RetriesExhausted, SequinAPIError
-from tap_sequin.sandbox import Faults, Rule, Sandbox
+from tap_sequin.sandbox import Faults, Rule, Sandbox, generate_syncs
 
 from .conftest import TOKEN, config_for, make_sandbox, run_cli, run_in_process
 
@@ -243,3 +244,32 @@ def test_redirect_to_another_host_does_not_carry_the_token() -> None:
 
 def config_for_url(url: str, **overrides: t.Any) -> dict[str, t.Any]:
     return {"api_key": TOKEN, "base_url": url, "retry_backoff_seconds": 0.01, **overrides}
+
+
+def test_listing_item_without_an_id_is_skipped_and_deletes_nothing(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    good = generate_syncs(2, 1)
+    body = json.dumps({"data": [good[0], {"name": "no id here"}, good[1]]}).encode()
+
+    class Listing(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: t.Any) -> None:
+            pass
+
+    server = _serve(Listing)
+    try:
+        run = run_in_process(config_for_url(f"http://127.0.0.1:{server.server_port}"))
+    finally:
+        server.shutdown()
+        server.server_close()
+
+    assert run.ids == [good[0]["id"], good[1]["id"]]
+    assert run.of_type("ACTIVATE_VERSION") == []
+    assert any("listing item 1" in r.getMessage() for r in caplog.records)
