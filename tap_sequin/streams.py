@@ -7,6 +7,7 @@ turning a raw sync into a row lives in ``shaping``.
 
 from __future__ import annotations
 
+import threading
 import time
 import typing as t
 
@@ -81,17 +82,21 @@ class SyncsStream(Stream):
         tap = self._sequin_tap
         settings = tap.settings
         shaper = SyncShaper(self.logger)
-        client = SequinClient(settings, self.logger, tap.stop_event)
-        try:
-            if settings.lists_every_sync:
-                yield from self._every_sync(client, shaper)
-            else:
-                yield from self._configured_syncs(client, shaper)
-        finally:
-            client.close()
+        with tap.stop_event() as stop:
+            client = SequinClient(settings, self.logger, stop)
+            try:
+                if settings.lists_every_sync:
+                    yield from self._every_sync(client, shaper, stop)
+                else:
+                    yield from self._configured_syncs(client, shaper, stop)
+            finally:
+                # Also reached when the SDK closes this generator early (dry runs):
+                # stop the workers, then close their connections.
+                stop.set()
+                client.close()
 
     def _configured_syncs(
-        self, client: SequinClient, shaper: SyncShaper
+        self, client: SequinClient, shaper: SyncShaper, stop: threading.Event
     ) -> t.Iterator[dict[str, t.Any]]:
         from tap_sequin.client import NotFound
         from tap_sequin.fetch import OrderedFetcher
@@ -101,7 +106,7 @@ class SyncsStream(Stream):
         fetcher: OrderedFetcher[str, dict[str, t.Any] | NotFound] = OrderedFetcher(
             client.get_sync,
             tap.settings.max_concurrent_requests,
-            tap.stop_event,
+            stop,
             tap.interruption,
         )
         for sync_id, raw in fetcher.run(tap.settings.sync_ids):
@@ -128,14 +133,16 @@ class SyncsStream(Stream):
             self.extracted += 1
             yield row
 
-    def _every_sync(self, client: SequinClient, shaper: SyncShaper) -> t.Iterator[dict[str, t.Any]]:
+    def _every_sync(
+        self, client: SequinClient, shaper: SyncShaper, stop: threading.Event
+    ) -> t.Iterator[dict[str, t.Any]]:
         from tap_sequin.fetch import OrderedFetcher
         from tap_sequin.shaping import MalformedSync
 
         tap = self._sequin_tap
         # The listing runs on a worker too, so a signal is noticed while it downloads.
         fetcher: OrderedFetcher[int, list[t.Any]] = OrderedFetcher(
-            lambda _: client.list_syncs(), 1, tap.stop_event, tap.interruption
+            lambda _: client.list_syncs(), 1, stop, tap.interruption
         )
         listing = next(iter(fetcher.run([0])))[1]
         # Records carry the version; it is activated only once all of them are out.

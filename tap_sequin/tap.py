@@ -129,7 +129,8 @@ class TapSequin(Tap):
     ).to_dict()
 
     def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
-        self.stop_event = threading.Event()
+        # One event per running extraction; a signal sets them all.
+        self._stop_events: set[threading.Event] = set()
         self._signal: tuple[int, str] | None = None
         self._settings: Settings | None = None
         super().__init__(*args, **kwargs)
@@ -227,7 +228,20 @@ class TapSequin(Tap):
         # Only note it: the record loop stops between two whole messages, so stdout
         # never holds a torn line, and the run exits non-zero (the SDK exits 0).
         self._signal = (signum, signal.Signals(signum).name)
-        self.stop_event.set()
+        for event in list(self._stop_events):
+            event.set()
+
+    @contextlib.contextmanager
+    def stop_event(self) -> t.Iterator[threading.Event]:
+        """An event set when the run must stop: by a signal, or by the extraction itself."""
+        event = threading.Event()
+        self._stop_events.add(event)
+        if self._signal is not None:
+            event.set()
+        try:
+            yield event
+        finally:
+            self._stop_events.discard(event)
 
     def interruption(self) -> BaseException:
         """The exception that reports the signal received (or a generic stop)."""

@@ -105,10 +105,12 @@ class DirectTransport:
         self._local = threading.local()
         self._all: set[_Connection] = set()
         self._lock = threading.Lock()
+        self._closed = False
 
     def close(self) -> None:
-        """Close every connection of every thread."""
+        """Close every connection of every thread; later requests fail as Dropped."""
         with self._lock:
+            self._closed = True
             connections, self._all = self._all, set()
         for connection in connections:
             connection.close()
@@ -147,9 +149,12 @@ class DirectTransport:
                 sock.close()
                 raise Dropped(f"TLS handshake failed ({type(exc).__name__})") from None
         connection = _Connection(sock)
-        self._local.connection = connection
         with self._lock:
+            if self._closed:  # a worker still running after the run ended
+                connection.close()
+                raise Dropped("the run is over")
             self._all.add(connection)
+        self._local.connection = connection
         return connection
 
     def _discard(self, connection: _Connection) -> None:
@@ -180,7 +185,10 @@ class DirectTransport:
 def _closed_by_peer(sock: socket.socket) -> bool:
     """True if an idle connection has something to read: EOF, or bytes nobody asked for."""
     poller = select.poll()
-    poller.register(sock, select.POLLIN)
+    try:
+        poller.register(sock, select.POLLIN)
+    except (ValueError, OSError):  # closed under us (the run ended)
+        return True
     return bool(poller.poll(0))
 
 
