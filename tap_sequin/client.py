@@ -1,10 +1,11 @@
-"""The one place that talks HTTP to Sequin: auth, retries, and judging responses.
+"""The one place that knows Sequin's API: auth, retries, and judging responses.
 
-Built on ``urllib3`` (the engine under ``requests``) rather than on ``requests``
-itself: per request it costs a third of the CPU, and a run makes one request
-per configured sync id. Proxy variables are read once, at start, instead of on
-every request as ``requests`` does; ``HTTPS_PROXY``/``HTTP_PROXY``/``NO_PROXY``
-keep working.
+Every answer is judged here: 2xx must be JSON; 401/403 end the run at once;
+404 means "no such sync"; 429, 5xx, timeouts, dropped connections and malformed
+bodies are retried with backoff (a 429's ``Retry-After`` pauses every worker);
+anything else fails with Sequin's ``summary`` quoted. The bytes travel through
+``transport``. Proxy variables (``HTTPS_PROXY``, ``HTTP_PROXY``, ``NO_PROXY``)
+are read once, at start, not on every request as ``requests`` does.
 
 A ``SequinClient`` is safe to share between worker threads.
 """
