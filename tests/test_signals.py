@@ -8,11 +8,22 @@ import signal
 import subprocess
 import sys
 import time
+import typing as t
 from pathlib import Path
 
 import pytest
 
 from .conftest import config_for, make_sandbox, parse_messages
+
+
+def _start_tap(config: dict[str, t.Any], tmp_path: Path) -> subprocess.Popen[str]:
+    (tmp_path / "config.json").write_text(json.dumps(config))
+    return subprocess.Popen(
+        [sys.executable, "-m", "tap_sequin", "--config", str(tmp_path / "config.json")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
@@ -21,13 +32,7 @@ def test_signal_mid_run_stops_fast_with_whole_messages_state_and_nonzero_exit(
 ) -> None:
     with make_sandbox(syncs=400, latency_ms=20) as sb:
         config = config_for(sb, sync_ids=sb.sync_ids, max_concurrent_requests=2)
-        (tmp_path / "config.json").write_text(json.dumps(config))
-        tap = subprocess.Popen(
-            [sys.executable, "-m", "tap_sequin", "--config", str(tmp_path / "config.json")],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
+        tap = _start_tap(config, tmp_path)
         # Let it get going: requests are flowing once the sandbox has seen a few.
         deadline = time.monotonic() + 30
         while len(sb.requests) < 20 and time.monotonic() < deadline:
@@ -55,13 +60,7 @@ def test_signal_mid_run_stops_fast_with_whole_messages_state_and_nonzero_exit(
 def test_listing_interrupted_activates_nothing(tmp_path: Path) -> None:
     with make_sandbox(syncs=50, latency_ms=3000) as sb:
         config = config_for(sb)
-        (tmp_path / "config.json").write_text(json.dumps(config))
-        tap = subprocess.Popen(
-            [sys.executable, "-m", "tap_sequin", "--config", str(tmp_path / "config.json")],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
+        tap = _start_tap(config, tmp_path)
         deadline = time.monotonic() + 30
         while sb.stats().in_flight == 0 and time.monotonic() < deadline:
             time.sleep(0.05)
@@ -80,13 +79,7 @@ def test_listing_interrupted_activates_nothing(tmp_path: Path) -> None:
 def test_target_that_stops_reading_makes_a_clear_nonzero_exit(tmp_path: Path) -> None:
     with make_sandbox(syncs=300) as sb:
         config = config_for(sb, sync_ids=sb.sync_ids)
-        (tmp_path / "config.json").write_text(json.dumps(config))
-        tap = subprocess.Popen(
-            [sys.executable, "-m", "tap_sequin", "--config", str(tmp_path / "config.json")],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
+        tap = _start_tap(config, tmp_path)
         assert tap.stdout is not None
         tap.stdout.readline()  # the SCHEMA message; then the "target" goes away
         tap.stdout.close()
