@@ -9,5 +9,9 @@ if [[ ! -x .tools/bin/uv ]] || [[ "$(.tools/bin/uv --version 2>/dev/null)" != "u
   .tools/bin/pip install --quiet --disable-pip-version-check "uv==$UV_VERSION"
 fi
 export UV_PYTHON_DOWNLOADS=never
+# Compile .pyc at install time (uv does not by default): with PYTHONDONTWRITEBYTECODE set,
+# as in many containers, every start would otherwise re-compile the SDK (+0.5 s).
+# Exported, so the uv that Meltano uses for plugin venvs does the same.
+export UV_COMPILE_BYTECODE=1
 echo "[setup] .venv from uv.lock (uv sync --frozen --all-groups)" >&2
 .tools/bin/uv sync --frozen --all-groups --quiet --python "$(command -v "$PYTHON")"
