@@ -582,7 +582,7 @@ def table(rows: list[Row]) -> str:
     return "\n".join(lines)
 
 
-def verdicts(rows: list[Row], quick: bool) -> list[tuple[str, bool, str]]:
+def verdicts(rows: list[Row], quick: bool, startup_cpu: float = 0.0) -> list[tuple[str, bool, str]]:
     def find(sc: str, tap: str, ids: int | None = None) -> Row | None:
         for r in rows:
             if r.scenario == sc and r.tap == tap and (ids is None or r.ids == ids):
@@ -633,6 +633,18 @@ def verdicts(rows: list[Row], quick: bool) -> list[tuple[str, bool, str]]:
                 f"E: peak RSS at {big.ids:,} ids within 1.5x of {small.ids:,} ids",
                 x <= 1.5,
                 f"{x:.2f}x ({big.run.rss_mb:.1f} MB vs {small.run.rss_mb:.1f} MB)",
+            )
+        )
+        # Linear cost: CPU per record, start-up taken out, must not grow with the ids.
+        per_small = (small.run.cpu_s - startup_cpu) / small.ids  # type: ignore[operator]
+        per_big = (big.run.cpu_s - startup_cpu) / big.ids  # type: ignore[operator]
+        x = per_big / per_small
+        out.append(
+            (
+                f"E: CPU per record at {big.ids:,} ids within 1.25x of {small.ids:,} ids",
+                x <= 1.25,
+                f"{x:.2f}x ({per_big * 1e6:.0f} us vs {per_small * 1e6:.0f} us, "
+                f"start-up CPU {startup_cpu:.2f} s taken out)",
             )
         )
     if quick:
@@ -746,7 +758,7 @@ def main(argv: list[str] | None = None) -> int:
     notes = sorted({f"{r.scenario}/{r.tap}: {r.note}" for r in rows if r.note})
     for note in notes:
         print(f"Note: {note}.")
-    results = verdicts(rows, args.quick)
+    results = verdicts(rows, args.quick, startup["tap-sequin 1 id"].cpu_s)
     if results:
         print("\n### Targets\n")
         for name, ok, detail in results:

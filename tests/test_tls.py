@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import http.server
 import json
+import socket
+import socketserver
 import ssl
 import threading
 import typing as t
@@ -93,3 +96,64 @@ def test_https_with_an_untrusted_certificate_fails_at_once_and_says_what_to_chec
     assert "certificate" in message
     assert "REQUESTS_CA_BUNDLE" in message
     assert TOKEN not in message
+
+
+class _ConnectProxy(socketserver.ThreadingTCPServer):
+    """A minimal CONNECT proxy: opens the tunnel, then copies bytes both ways."""
+
+    daemon_threads = True
+    allow_reuse_address = True
+    tunnels: list[str]
+
+
+class _Tunnel(socketserver.StreamRequestHandler):
+    def handle(self) -> None:
+        request = self.rfile.readline().decode("latin-1").split()
+        while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+            pass
+        assert isinstance(self.server, _ConnectProxy)
+        self.server.tunnels.append(" ".join(request[:2]))
+        host, port = request[1].rsplit(":", 1)
+        upstream = socket.create_connection((host, int(port)))
+        self.wfile.write(b"HTTP/1.1 200 Connection established\r\n\r\n")
+        self.wfile.flush()
+        pump = threading.Thread(target=_copy, args=(upstream, self.connection), daemon=True)
+        pump.start()
+        _copy(self.connection, upstream)
+        pump.join(timeout=5)
+        upstream.close()
+
+
+def _copy(source: socket.socket, sink: socket.socket) -> None:
+    try:
+        while data := source.recv(65536):
+            sink.sendall(data)
+    except OSError:
+        pass
+    with contextlib.suppress(OSError):
+        sink.shutdown(socket.SHUT_WR)
+
+
+def test_https_through_https_proxy_uses_a_connect_tunnel(
+    https_server: tuple[str, str, type[_Syncs]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url, ca_file, _ = https_server
+    proxy = _ConnectProxy(("127.0.0.1", 0), _Tunnel)
+    proxy.tunnels = []
+    threading.Thread(target=proxy.serve_forever, daemon=True).start()
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.lower(), raising=False)
+    monkeypatch.setenv("HTTPS_PROXY", f"http://127.0.0.1:{proxy.server_address[1]}")
+    monkeypatch.delenv("REQUESTS_CA_BUNDLE", raising=False)
+    monkeypatch.setenv("SSL_CERT_FILE", ca_file)
+    try:
+        run = run_in_process(_config(url))
+    finally:
+        proxy.shutdown()
+        proxy.server_close()
+
+    assert run.ids == list(SYNCS)
+    port = url.rsplit(":", 1)[1]
+    assert proxy.tunnels
+    assert set(proxy.tunnels) == {f"CONNECT localhost:{port}"}
