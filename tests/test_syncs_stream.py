@@ -201,3 +201,18 @@ print(sorted(m for m in sys.modules if m.startswith(("tap_sequin", "pendulum")))
     loaded = done.stdout.strip()
     for module in ("tap_sequin.client", "tap_sequin.fetch", "tap_sequin.shaping", "pendulum"):
         assert f"'{module}'" not in loaded
+
+
+def test_a_deselected_column_is_left_out_of_every_record(sandbox: Sandbox) -> None:
+    from tap_sequin.tap import TapSequin
+
+    catalog = TapSequin(config=config_for(sandbox), validate_config=False).catalog_dict
+    for entry in catalog["streams"][0]["metadata"]:
+        if entry["breadcrumb"] == ["properties", "credential"]:
+            entry["metadata"]["selected"] = False
+
+    run = run_in_process(config_for(sandbox), catalog=catalog)
+
+    assert len(run.records) == 12
+    assert all("credential" not in record for record in run.records)
+    assert all("credential_id" in record for record in run.records)
