@@ -138,8 +138,10 @@ def test_persistent_failure_names_the_id_and_the_last_problem(
     assert expected in line
     assert "3 attempts" in line
     assert attempts == 3
-    # Records before the failing id were delivered; nothing after it is invented.
+    # Records before the failing id were delivered; nothing after it is invented;
+    # the run still ends its output with a STATE message.
     assert run.ids == [sb.sync_ids[0]]
+    assert run.messages[-1]["type"] == "STATE"
 
 
 def test_slow_answers_past_request_timeout_are_retried_then_fail_never_hang() -> None:
