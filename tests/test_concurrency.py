@@ -53,16 +53,13 @@ def test_limit_holds_while_failures_are_retried() -> None:
 def test_no_one_second_window_exceeds_the_rate_cap_retries_included() -> None:
     faults = Faults(rate_5xx=0.2, rate_429=0.1, retry_after=0)
     with make_sandbox(syncs=50, faults=faults) as sb:
-        started = time.monotonic()
         config = config_for(sb, sync_ids=sb.sync_ids, max_requests_per_second=20, max_retries=8)
         run = run_in_process(config)
-        elapsed = time.monotonic() - started
         starts = [r.start for r in sb.requests]
 
     assert len(starts) > 60  # retries happened, and they count
-    assert _busiest_second(starts) <= 20
-    # ... and the cap is used, not undershot: about len/20 seconds, not much more.
-    assert elapsed < len(starts) / 20 + 2
+    # The cap holds, and is used rather than undershot.
+    assert 18 <= _busiest_second(starts) <= 20
     assert run.ids == sb.sync_ids
 
 

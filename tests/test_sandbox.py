@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http.client
+import itertools
 import json
 import re
 import signal
@@ -319,12 +320,13 @@ def test_slow_answer_does_not_hold_up_others(sb: Sandbox) -> None:
     with ThreadPoolExecutor(2) as pool:
         slow = pool.submit(call, sb, "GET", EXAMPLE_PATH)
         time.sleep(0.05)
-        started = time.monotonic()
         assert call(sb, "GET", "/v1/syncs").status == 200
-        assert time.monotonic() - started < 0.4
         assert slow.result().status == 200
     record = next(r for r in sb.requests if r.path == EXAMPLE_PATH)
+    listing = next(r for r in sb.requests if r.path == "/v1/syncs")
     assert record.end - record.start >= 0.55
+    # Served while the slow one was still waiting: it did not queue behind it.
+    assert record.start < listing.start < listing.end < record.end
 
 
 def test_chosen_ids_answer_404_but_stay_listed(sb: Sandbox) -> None:
@@ -379,12 +381,10 @@ def test_list_endpoint_gets_faults_too(sb: Sandbox) -> None:
 def test_latency_overlaps_across_connections() -> None:
     with Sandbox(syncs=10, latency_ms=200) as sandbox:
         ids = sandbox.sync_ids[:8]
-        started = time.monotonic()
         with ThreadPoolExecutor(8) as pool:
             answers = list(pool.map(lambda i: call(sandbox, "GET", f"/v1/syncs/{i}"), ids))
-        elapsed = time.monotonic() - started
         assert [a.status for a in answers] == [200] * 8
-        assert 0.2 <= elapsed < 0.8  # 8 x 200 ms one after another would be 1.6 s
+        # The 200 ms waits overlapped instead of running one after another.
         assert sandbox.stats().peak_in_flight >= 6
         assert all(r.end - r.start >= 0.19 for r in sandbox.requests)
 
@@ -417,15 +417,17 @@ def test_log_records_each_request_on_its_connection(sb: Sandbox) -> None:
 def test_keep_alive_requests_do_not_stall(sb: Sandbox) -> None:
     conn = http.client.HTTPConnection("127.0.0.1", sb.port, timeout=5)
     try:
-        started = time.monotonic()
         for _ in range(50):
             assert call(sb, "GET", EXAMPLE_PATH, conn=conn).status == 200
             assert call(sb, "PATCH", EXAMPLE_PATH, body={"name": "n"}, conn=conn).status == 200
-        elapsed = time.monotonic() - started
     finally:
         conn.close()
-    assert elapsed < 1.0  # a 40 ms Nagle/delayed-ACK stall each would take 4 s
-    assert len({r.connection for r in sb.requests}) == 1
+    log = sb.requests
+    assert len({r.connection for r in log}) == 1
+    # From one answer written to the next request read: a Nagle/delayed-ACK stall makes
+    # that 40 ms every time; the median is robust to a busy machine's odd hiccup.
+    gaps = sorted(b.start - a.end for a, b in itertools.pairwise(log))
+    assert gaps[len(gaps) // 2] < 0.02
 
 
 def test_connection_close_is_honoured(sb: Sandbox) -> None:

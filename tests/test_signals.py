@@ -45,7 +45,8 @@ def test_signal_mid_run_stops_fast_with_whole_messages_state_and_nonzero_exit(
         served = len(sb.requests)
 
     assert tap.returncode == 128 + signum
-    assert stopped_after < 5
+    # A guard against hanging, not a performance figure: the stop takes well under 1 s.
+    assert stopped_after < 10
     messages = parse_messages(stdout)  # raises on a torn line
     records = [m for m in messages if m["type"] == "RECORD"]
     assert 0 < len(records) < 400
