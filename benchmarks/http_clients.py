@@ -42,7 +42,7 @@ def clients(url: str) -> dict[str, t.Callable[[str], object]]:
     manager = urllib3.PoolManager()
     pool = urllib3.connection_from_url(url)
     timeout = urllib3.Timeout(connect=30, read=30)
-    transport = DirectTransport(url, 30, None)
+    transport = DirectTransport(url, HEADERS, 30, None)
 
     def pooled(path: str) -> object:
         answer = pool.urlopen("GET", path, headers=HEADERS, timeout=timeout, retries=False)
@@ -55,9 +55,7 @@ def clients(url: str) -> dict[str, t.Callable[[str], object]]:
             manager.request("GET", url + path, headers=HEADERS, timeout=timeout).data
         ),
         "urllib3 connection pool": pooled,
-        "tap_sequin DirectTransport": lambda path: json.loads(
-            transport.get(url + path, HEADERS).body
-        ),
+        "tap_sequin DirectTransport": lambda path: json.loads(transport.get(url + path).body),
     }
 
 

@@ -96,7 +96,7 @@ class SequinClient:
         self.throttle = throttle or Throttle(settings.max_requests_per_second, stop)
         parts = urlsplit(settings.base_url)
         self._origin = (parts.scheme, parts.hostname, parts.port)
-        self._headers = {
+        headers = {
             "Authorization": f"Bearer {settings.api_key}",
             "Accept": "application/json",
             "User-Agent": settings.user_agent,
@@ -109,10 +109,12 @@ class SequinClient:
         if proxy:
             logger.info("Reaching %s through the proxy from the environment", parts.hostname)
             self._transport = ProxiedTransport(
-                proxy, settings.request_timeout, ca_certs, settings.max_concurrent_requests
+                proxy, headers, settings.request_timeout, ca_certs, settings.max_concurrent_requests
             )
         else:
-            self._transport = DirectTransport(settings.base_url, settings.request_timeout, ca_certs)
+            self._transport = DirectTransport(
+                settings.base_url, headers, settings.request_timeout, ca_certs
+            )
 
     def close(self) -> None:
         """Close every connection."""
@@ -220,7 +222,7 @@ class SequinClient:
         """One attempt, following same-origin redirects only."""
         url = self._settings.base_url + path
         for _ in range(_MAX_REDIRECTS + 1):
-            response = self._transport.get(url, self._headers)
+            response = self._transport.get(url)
             if response.status not in _REDIRECTS:
                 return response
             location = urljoin(url, response.headers.get("location", ""))

@@ -89,6 +89,8 @@ class SyncsStream(Stream):
                     yield from self._every_sync(client, shaper, stop)
                 else:
                     yield from self._configured_syncs(client, shaper, stop)
+                # Each problem was warned about once; say how many syncs it touched.
+                shaper.log_summary()
             finally:
                 # Also reached when the SDK closes this generator early (dry runs):
                 # stop the workers, then close their connections.

@@ -70,8 +70,8 @@ class Response(t.NamedTuple):
 class Transport(t.Protocol):
     """What ``SequinClient`` needs from the wire."""
 
-    def get(self, url: str, headers: dict[str, str]) -> Response:
-        """GET ``url`` (absolute) with ``headers``; raise ``TransportError`` on failure."""
+    def get(self, url: str) -> Response:
+        """GET ``url`` (absolute); raise ``TransportError`` on failure."""
 
     def close(self) -> None:
         """Close every connection."""
@@ -92,14 +92,19 @@ class _Connection:
 class DirectTransport:
     """Persistent connections to the one origin of ``base_url``, one per thread."""
 
-    def __init__(self, base_url: str, timeout: float, ca_certs: str | None) -> None:
+    def __init__(
+        self, base_url: str, headers: dict[str, str], timeout: float, ca_certs: str | None
+    ) -> None:
         parts = urlsplit(base_url)
         self._host = parts.hostname or ""
         self._tls = parts.scheme == "https"
         self._port = parts.port or (443 if self._tls else 80)
         default_port = parts.port is None or parts.port == (443 if self._tls else 80)
         host = f"[{self._host}]" if ":" in self._host else self._host
-        self._host_header = host if default_port else f"{host}:{self._port}"
+        host_header = host if default_port else f"{host}:{self._port}"
+        # Every request carries the same headers: encode them once, not per request.
+        lines = [f"Host: {host_header}", *(f"{name}: {value}" for name, value in headers.items())]
+        self._head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
         self._timeout = timeout
         self._context = ssl.create_default_context(cafile=ca_certs) if self._tls else None
         self._local = threading.local()
@@ -115,13 +120,11 @@ class DirectTransport:
         for connection in connections:
             connection.close()
 
-    def get(self, url: str, headers: dict[str, str]) -> Response:
+    def get(self, url: str) -> Response:
         """One GET on this thread's connection (opened, or re-opened, as needed)."""
         parts = urlsplit(url)
         target = f"{parts.path or '/'}?{parts.query}" if parts.query else parts.path or "/"
-        lines = [f"GET {target} HTTP/1.1", f"Host: {self._host_header}"]
-        lines += [f"{name}: {value}" for name, value in headers.items()]
-        request = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+        request = f"GET {target} HTTP/1.1\r\n".encode("latin-1") + self._head
         return self._exchange(self._connection(), request)
 
     def _connection(self) -> _Connection:
@@ -275,10 +278,18 @@ def _read_chunked(reader: io.BufferedReader) -> bytes:
 class ProxiedTransport:
     """GETs through an HTTP(S) proxy, by way of ``urllib3.ProxyManager``."""
 
-    def __init__(self, proxy_url: str, timeout: float, ca_certs: str | None, size: int) -> None:
+    def __init__(
+        self,
+        proxy_url: str,
+        headers: dict[str, str],
+        timeout: float,
+        ca_certs: str | None,
+        size: int,
+    ) -> None:
         import urllib3  # only proxied runs pay for it
 
         self._urllib3 = urllib3
+        self._headers = headers
         self._timeout = urllib3.Timeout(connect=timeout, read=timeout)
         self._manager = urllib3.ProxyManager(
             proxy_url, num_pools=2, maxsize=size, block=True, ca_certs=ca_certs
@@ -288,12 +299,17 @@ class ProxiedTransport:
         """Close every pooled connection."""
         self._manager.clear()
 
-    def get(self, url: str, headers: dict[str, str]) -> Response:
+    def get(self, url: str) -> Response:
         """One GET through the proxy, errors mapped to this module's classes."""
         errors = self._urllib3.exceptions
         try:
             answer = self._manager.request(
-                "GET", url, headers=headers, timeout=self._timeout, retries=False, redirect=False
+                "GET",
+                url,
+                headers=self._headers,
+                timeout=self._timeout,
+                retries=False,
+                redirect=False,
             )
         except errors.SSLError as exc:
             raise TLSFailed(f"TLS failed ({type(exc).__name__})") from None
