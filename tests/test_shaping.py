@@ -15,7 +15,7 @@ import jsonschema
 import pytest
 
 from tap_sequin.redaction import REDACTED, SECRET_WORDS, is_secret_key, redact
-from tap_sequin.schema import SYNC_SCHEMA
+from tap_sequin.schema import CREDENTIAL_SCHEMA, SYNC_HEALTH_HISTORY_SCHEMA, SYNC_SCHEMA
 from tap_sequin.shaping import MalformedSync, SyncShaper
 from tap_sequin.timestamps import MAX_YEAR, MIN_YEAR, to_utc_rfc3339
 
@@ -64,6 +64,7 @@ EXPECTED_ROW: dict[str, Any] = {
     "name": "Choam Corp - HubSpot Production",
     "status": "active",
     "org_id": "75958cea-c981-4116-9a0d-c1e99e826688",
+    "external_id": None,
     "collection_ids": ["hubspot:contact", "hubspot:company"],
     "credential_id": "27879937-bd5d-490b-a943-edf486b04300",
     "credential": {
@@ -89,6 +90,10 @@ EXPECTED_ROW: dict[str, Any] = {
     "metadata": {"custom_property": 42},
     "health_status": "healthy",
     "health_sync_id": "c906b4a4-0cda-4f46-bd80-255f570c195d",
+    "health_credential_status": None,
+    "health_provider_status": None,
+    "health_notes": None,
+    "health": {"status": "healthy", "sync_id": "c906b4a4-0cda-4f46-bd80-255f570c195d"},
     "rate_limit_allowed_requests": 1000,
     "rate_limit_interval": 60,
     "rate_limit_max_concurrent_requests": 0,
@@ -153,7 +158,7 @@ def test_schema_every_column_nullable_except_id() -> None:
     for column, schema in SYNC_SCHEMA["properties"].items():
         types = schema["type"]
         if column == "id":
-            assert types == "string"
+            assert types == ["string"]
         else:
             assert "null" in types, column
 
@@ -167,16 +172,38 @@ def test_schema_object_columns_allow_any_key() -> None:
         assert properties["credential"]["properties"][sub]["additionalProperties"] is True
 
 
-def test_schema_module_does_not_import_the_sdk_or_pendulum() -> None:
+def test_shaping_imports_no_http_code_and_not_pendulum() -> None:
     code = (
-        "import sys, tap_sequin.schema, tap_sequin.shaping;"
-        "assert 'singer_sdk' not in sys.modules and 'pendulum' not in sys.modules"
+        "import sys, tap_sequin.schema, tap_sequin.shaping, tap_sequin.credential_shaping;"
+        "assert 'tap_sequin.client' not in sys.modules and 'pendulum' not in sys.modules"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
-def test_schema_is_valid_draft7() -> None:
-    jsonschema.Draft7Validator.check_schema(SYNC_SCHEMA)
+@pytest.mark.parametrize(
+    "schema", [SYNC_SCHEMA, SYNC_HEALTH_HISTORY_SCHEMA, CREDENTIAL_SCHEMA], ids=lambda s: ""
+)
+def test_schema_is_valid_draft7(schema: dict[str, Any]) -> None:
+    jsonschema.Draft7Validator.check_schema(schema)
+
+
+def _integer_columns(schema: dict[str, Any], path: str = "") -> dict[str, dict[str, Any]]:
+    found: dict[str, dict[str, Any]] = {}
+    for name, column in schema.get("properties", {}).items():
+        if "integer" in column["type"]:
+            found[path + name] = column
+        found |= _integer_columns(column, f"{path}{name}.")
+    return found
+
+
+def test_every_integer_column_of_every_stream_declares_the_64_bit_range() -> None:
+    columns = {}
+    for schema in (SYNC_SCHEMA, SYNC_HEALTH_HISTORY_SCHEMA, CREDENTIAL_SCHEMA):
+        columns |= _integer_columns(schema)
+    assert "rate_limit_interval" in columns
+    assert "max_age_days" in columns
+    for name, column in columns.items():
+        assert (column["minimum"], column["maximum"]) == (-(2**63), 2**63 - 1), name
 
 
 @pytest.mark.parametrize(
@@ -326,23 +353,82 @@ def test_bad_credential_timestamp_is_warned_without_its_value(
 # -- flattening ------------------------------------------------------------------------------
 
 
-def test_old_health_shape_takes_status_and_warns_once_per_unknown_subfield(
+def test_older_health_shape_is_flattened_whole_without_a_warning(
     shaper: SyncShaper, caplog: pytest.LogCaptureFixture
 ) -> None:
     old_health = {
         "status": "warn",
-        "credential": {"status": "ok", "notes": [], "time": "2023-12-15 01:29:29"},
-        "provider": {"status": "error", "notes": ["token sk_live_leak"]},
+        "credential": {"status": "ok", "notes": ["token refreshed"], "time": "2023-12-15 01:29:29"},
+        "provider": {"status": "error", "notes": ["We're seeing elevated error rates", "429s"]},
     }
-    for _ in range(3):
-        row = shape(shaper, sync(health=copy.deepcopy(old_health)))
-        assert row["health_status"] == "warn"
-        assert row["health_sync_id"] is None
+    row = shape(shaper, sync(health=copy.deepcopy(old_health)))
+    assert row["health_status"] == "warn"
+    assert row["health_sync_id"] is None
+    assert row["health_credential_status"] == "ok"
+    assert row["health_provider_status"] == "error"
+    assert row["health_notes"] == ["token refreshed", "We're seeing elevated error rates", "429s"]
+    assert row["health"] == old_health
+    assert warnings_in(caplog) == []
+
+
+def test_older_health_shape_without_notes_gives_an_empty_list(shaper: SyncShaper) -> None:
+    health = {"status": "ok", "credential": {"status": "ok", "notes": []}, "provider": {}}
+    row = shape(shaper, sync(health=health))
+    assert row["health_notes"] == []
+    assert row["health_provider_status"] is None
+
+
+def test_undocumented_health_key_is_kept_in_health_and_warned_once(
+    shaper: SyncShaper, caplog: pytest.LogCaptureFixture
+) -> None:
+    for n in range(3):
+        health = {"status": "error", "sync_id": SYNC_ID, "since": "2024-01-01"}
+        health["provider"] = {"status": "error", "notes": [], "code": n}
+        row = shape(shaper, sync(health=health))
+        assert row["health"] == health
+        assert row["health_status"] == "error"
     messages = warnings_in(caplog)
     assert len(messages) == 2
-    assert any("'health.credential'" in m and "not in the schema" in m for m in messages)
-    assert any("'health.provider'" in m and "not in the schema" in m for m in messages)
-    assert "sk_live_leak" not in caplog.text
+    assert any("'health.since'" in m for m in messages)
+    assert any("'health.provider.code'" in m for m in messages)
+    assert all("health column" in m for m in messages)
+
+
+def test_bad_health_notes_drop_their_bad_elements_with_a_warning(
+    shaper: SyncShaper, caplog: pytest.LogCaptureFixture
+) -> None:
+    health = {"status": "warn", "provider": {"status": "warn", "notes": ["slow", 3, None]}}
+    row = shape(shaper, sync(health=health))
+    assert row["health_notes"] == ["slow"]
+    [message] = warnings_in(caplog)
+    assert "'health.provider.notes'" in message
+
+
+def test_external_id_is_loaded_when_present(shaper: SyncShaper) -> None:
+    assert shape(shaper, sync(external_id="cust-42"))["external_id"] == "cust-42"
+
+
+def test_nul_is_replaced_everywhere_keys_included_with_one_warning_per_field(
+    shaper: SyncShaper, caplog: pytest.LogCaptureFixture
+) -> None:
+    raw = sync(
+        name="Choam\x00Corp",
+        metadata={"team": {"lead": "a\x00b"}, "ta\x00gs": ["x", "\x00"]},
+    )
+    raw["credential"]["metadata"] = {"note": "\x00"}
+    for _ in range(2):
+        row = shape(shaper, copy.deepcopy(raw))
+    assert "\x00" not in json.dumps(row, ensure_ascii=False)
+    assert "\\u0000" not in json.dumps(row)
+    assert row["name"] == "Choam\ufffdCorp"
+    assert row["metadata"] == {"team": {"lead": "a\ufffdb"}, "ta\ufffdgs": ["x", "\ufffd"]}
+    assert row["credential"]["metadata"] == {"note": "\ufffd"}
+    messages = warnings_in(caplog)
+    assert len(messages) == 5  # name, metadata.team.lead, the key, its element, credential's
+    assert all(SYNC_ID in m and "U+0000" in m and "U+FFFD" in m for m in messages)
+    assert any("'metadata.team.lead'" in m for m in messages)
+    assert any("'name'" in m for m in messages)
+    assert all("\x00" not in m for m in messages)
 
 
 def test_unknown_rate_limit_subfield_is_dropped_with_a_warning(
@@ -767,7 +853,8 @@ def test_missing_fields_become_null_without_warnings(
     shaper: SyncShaper, caplog: pytest.LogCaptureFixture
 ) -> None:
     row = shape(shaper, {"id": SYNC_ID, "health": {}, "rate_limit": {}})
-    assert row == {column: None for column in SYNC_SCHEMA["properties"]} | {"id": SYNC_ID}
+    expected = {column: None for column in SYNC_SCHEMA["properties"]}
+    assert row == expected | {"id": SYNC_ID, "health": {}}
     assert warnings_in(caplog) == []
 
 

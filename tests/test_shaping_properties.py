@@ -182,7 +182,7 @@ healths = st.one_of(
         optional={
             "status": st.sampled_from(["healthy", "warn", "error"]) | json_values,
             "sync_id": texts | json_values,
-            "credential": st.just({"status": "ok", "notes": [SECRET]}),
+            "credential": st.just({"status": "ok", "notes": ["token expired"]}),
             "provider": json_values,
         },
     ),

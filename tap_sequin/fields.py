@@ -1,0 +1,93 @@
+"""Reading typed values out of parsed JSON, one column at a time.
+
+A value of the JSON type its column declares passes through; null stays null; anything else
+becomes null (or loses its bad elements) with a warning through the run's ``ProblemLog``.
+Shared by the sync and credential shapers, so both judge values the same way.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tap_sequin.nul import replace_nul
+from tap_sequin.problems import ProblemLog, quote
+from tap_sequin.schema import INT64_MAX, INT64_MIN
+from tap_sequin.timestamps import to_utc_rfc3339
+
+
+class FieldReader:
+    """Typed readers that report problems to ``problems``; one per shaper, one per run."""
+
+    def __init__(self, problems: ProblemLog) -> None:
+        self.problems = problems
+
+    def string(self, value: Any, field: str, object_id: str) -> str | None:
+        """A string, or null."""
+        if value is None or isinstance(value, str):
+            return value
+        self.problems.wrong_type(field, object_id, value, "a string")
+        return None
+
+    def integer(self, value: Any, field: str, object_id: str) -> int | None:
+        """A 64-bit integer (an integral float counts), or null."""
+        if value is None:
+            return None
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        # bool is a subclass of int, and true is not a number of days.
+        if not isinstance(value, int) or isinstance(value, bool):
+            self.problems.wrong_type(field, object_id, value, "an integer")
+            return None
+        if not INT64_MIN <= value <= INT64_MAX:
+            self.problems.problem(field, "outside the 64-bit integer range", object_id)
+            return None
+        return value
+
+    def object(self, value: Any, field: str, object_id: str) -> dict[str, Any] | None:
+        """An object, or null."""
+        if value is None or isinstance(value, dict):
+            return value
+        self.problems.wrong_type(field, object_id, value, "an object")
+        return None
+
+    def timestamp(
+        self, value: Any, field: str, object_id: str, *, show_value: bool = True
+    ) -> str | None:
+        """An RFC 3339 UTC date-time (see ``tap_sequin.timestamps``), or null."""
+        if value is None:
+            return None
+        if not isinstance(value, str):
+            self.problems.wrong_type(field, object_id, value, "a date-time string")
+            return None
+        normalised = to_utc_rfc3339(value)
+        if normalised is None:
+            shown = f" ({quote(value)})" if show_value else ""
+            self.problems.problem(field, "not a valid date-time", object_id, shown)
+        return normalised
+
+    def strings(self, value: Any, field: str, object_id: str) -> list[str] | None:
+        """An array of strings (other elements dropped), or null."""
+        if value is None:
+            return None
+        if not isinstance(value, list):
+            self.problems.wrong_type(field, object_id, value, "an array")
+            return None
+        if all(isinstance(item, str) for item in value):
+            return value
+        self.problems.problem(
+            field,
+            "an array with non-string elements",
+            object_id,
+            outcome="dropping those elements",
+        )
+        return [item for item in value if isinstance(item, str)]
+
+    def without_nul(self, row: dict[str, Any], object_id: str) -> dict[str, Any]:
+        """``row`` with every NUL replaced by U+FFFD (see ``tap_sequin.nul``), each warned."""
+        found: list[str] = []
+        clean: dict[str, Any] = replace_nul(row, "", found)
+        for field in found:
+            self.problems.problem(
+                field, "a string holding U+0000 (NUL)", object_id, outcome="replaced by U+FFFD"
+            )
+        return clean

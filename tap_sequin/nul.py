@@ -1,0 +1,87 @@
+"""Keeping U+0000 (NUL) out of every string the tap emits.
+
+PostgreSQL cannot store NUL in ``text`` or ``jsonb``, and target-postgres'
+``sanitize_null_text_characters`` cleans top-level strings only: one NUL nested in a sync's
+``metadata`` (a value at any depth, or a key) failed the whole load, clean syncs included,
+on every run until the data changed. So the shapers replace NUL by U+FFFD (the Unicode
+replacement character) everywhere in a row, keys included, and say where.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+NUL = "\x00"
+REPLACEMENT = "\ufffd"
+
+
+def replace_nul(value: Any, path: str, found: list[str]) -> Any:
+    """Return ``value`` with NUL replaced in every string, key and value, at any depth.
+
+    ``value`` is never modified: an object or array holding a NUL is copied, anything else is
+    returned as it is. The dotted path of each replaced string (``metadata.tags[2]``; a key
+    is named by its own path) is appended to ``found``.
+    """
+    if not has_nul(value):  # the usual case, checked without building paths
+        return value
+    return _replace(value, path, found)
+
+
+def has_nul(value: Any) -> bool:
+    """Whether any string in ``value`` (keys included, at any depth) holds a NUL."""
+    # Iterative, and keys checked in one join: this runs on every row, and almost never finds.
+    stack = [value]
+    pop, extend = stack.pop, stack.extend
+    while stack:
+        item = pop()
+        kind = type(item)
+        if kind is str:
+            if NUL in item:
+                return True
+        elif kind is dict:
+            try:
+                if NUL in "".join(item):
+                    return True
+            except TypeError:  # a key that is not a string (never from JSON)
+                if any(type(key) is str and NUL in key for key in item):
+                    return True
+            extend(item.values())
+        elif kind is list:
+            extend(item)
+    return False
+
+
+def _replace(value: Any, path: str, found: list[str]) -> Any:
+    kind = type(value)
+    if kind is str:
+        if NUL in value:
+            found.append(path)
+            return value.replace(NUL, REPLACEMENT)
+        return value
+    if kind is dict:
+        copy: dict[Any, Any] | None = None
+        for key, item in value.items():
+            new_key = key
+            if type(key) is str and NUL in key:
+                new_key = key.replace(NUL, REPLACEMENT)
+                found.append(_join(path, new_key))
+            new_item = _replace(item, _join(path, new_key), found)
+            if copy is None and (new_key is not key or new_item is not item):
+                copy = {}
+                for done_key, done_item in value.items():
+                    if done_key is key:
+                        break
+                    copy[done_key] = done_item
+            if copy is not None:
+                copy[new_key] = new_item
+        return value if copy is None else copy
+    if kind is list:
+        items = [_replace(item, f"{path}[{n}]", found) for n, item in enumerate(value)]
+        if any(new is not old for new, old in zip(items, value)):
+            return items
+        return value
+    return value
+
+
+def _join(path: str, key: str) -> str:
+    return f"{path}.{key}" if path else key
