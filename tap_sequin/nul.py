@@ -77,7 +77,7 @@ def _replace(value: Any, path: str, found: list[str]) -> Any:
         return value if copy is None else copy
     if kind is list:
         items = [_replace(item, f"{path}[{n}]", found) for n, item in enumerate(value)]
-        if any(new is not old for new, old in zip(items, value)):
+        if any(new is not old for new, old in zip(items, value, strict=True)):
             return items
         return value
     return value
