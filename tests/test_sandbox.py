@@ -595,3 +595,104 @@ def test_serves_a_given_list_of_syncs() -> None:
         syncs[1]["name"] = "changed after start"  # the sandbox keeps its own copy
         assert sandbox.sync_ids == [s["id"] for s in syncs]
         assert call(sandbox, "GET", f"/v1/syncs/{syncs[1]['id']}").json()["name"] == "Mine"
+
+
+# -- health shapes, runs and credentials --------------------------------------------------
+
+
+def test_both_documented_health_shapes_and_external_ids_are_served(sb: Sandbox) -> None:
+    syncs = call(sb, "GET", "/v1/syncs").json()["data"]
+    current = [s["health"] for s in syncs if set(s["health"]) == {"status", "sync_id"}]
+    older = [s["health"] for s in syncs if set(s["health"]) == {"status", "credential", "provider"}]
+    assert len(current) + len(older) == len(syncs)
+    assert current
+    assert older
+    for health in older:
+        assert set(health["credential"]) == {"status", "notes", "time"}
+        assert set(health["provider"]) == {"status", "notes"}  # the provider part has no time
+    assert any(h["provider"]["notes"] for h in older), "some unhealthy sync says why"
+    external = [s["external_id"] for s in syncs if "external_id" in s]
+    assert 0 < len(external) < len(syncs)
+    assert len(set(external)) == len(external)
+
+
+def test_run_number_moves_some_syncs_health_deterministically() -> None:
+    by_run = {}
+    for run in range(1, 9):
+        with Sandbox(syncs=10, seed=4, run=run) as sandbox:
+            by_run[run] = {
+                s["id"]: s["health"]["status"] for s in map(sandbox.sync, sandbox.sync_ids)
+            }
+    moved = {i for i in by_run[1] if len({by_run[r][i] for r in by_run}) > 1}
+    assert len(moved) == 2
+    first = list(by_run[1])[2]
+    statuses = [by_run[run][first] for run in range(1, 9)]
+    assert statuses == [
+        "healthy",
+        "error",
+        "error",
+        "healthy",
+        "healthy",
+        "error",
+        "error",
+        "healthy",
+    ]
+    # Syncs that do not move keep their generated health in every run.
+    for sync_id in set(by_run[1]) - moved:
+        assert {by_run[r][sync_id] for r in by_run} == {by_run[1][sync_id]}
+
+
+def test_set_run_on_a_running_sandbox_matches_starting_in_that_run() -> None:
+    with Sandbox(syncs=10, seed=4) as running, Sandbox(syncs=10, seed=4, run=3) as third:
+        running.set_run(3)
+        assert call(running, "GET", "/v1/syncs").body == call(third, "GET", "/v1/syncs").body
+        assert (
+            call(running, "GET", "/v1/credentials").body
+            == call(third, "GET", "/v1/credentials").body
+        )
+
+
+def test_credentials_cover_every_documented_kind_healthy_and_not_masked_and_clear(
+    sb: Sandbox,
+) -> None:
+    from tap_sequin.sandbox.credentials import DOCUMENTED_KINDS, OAUTH_MASK
+
+    answer = call(sb, "GET", "/v1/credentials")
+    assert answer.status == 200
+    credentials = answer.json()["data"]
+    assert len({c["id"] for c in credentials}) == len(credentials)
+    used = {s["credential_id"] for s in map(sb.sync, sb.sync_ids)}
+    assert used <= {c["id"] for c in credentials}
+    for kind, _ in DOCUMENTED_KINDS:
+        of_kind = [c for c in credentials if c["properties"]["kind"] == kind]
+        assert {c["health"]["status"] for c in of_kind} >= {"ok", "error"}, kind
+    for credential in credentials:
+        assert set(credential["health"]) == {"status", "notes", "time"}
+    unhealthy = [c for c in credentials if c["health"]["status"] != "ok"]
+    assert all(c["health"]["notes"] for c in unhealthy)
+    leaves = [value for c in credentials for _, value in _leaves(c)]
+    assert MASK in leaves
+    assert OAUTH_MASK in leaves
+    assert any(isinstance(v, str) and SECRET_MARKER in v for v in leaves)
+    oauth_apps = [c["oauth_app"] for c in credentials if c["oauth_app_id"]]
+    assert oauth_apps
+    assert all("client_secret" in app for app in oauth_apps)
+
+
+def test_credentials_need_the_token_and_follow_the_syncs_health(sb: Sandbox) -> None:
+    assert call(sb, "GET", "/v1/credentials", token="wrong").status == 401
+    sync = sb.sync(sb.sync_ids[3])
+    sb.set_health(sync["id"], {"status": "warn", "credential": {"status": "error", "notes": ["x"]}})
+    listed = {c["id"]: c for c in call(sb, "GET", "/v1/credentials").json()["data"]}
+    assert listed[sync["credential_id"]]["health"]["status"] == "error"
+    assert listed[sync["credential_id"]]["health"]["notes"] == ["x"]
+
+
+def test_cli_run_option_is_validated() -> None:
+    from tap_sequin.sandbox.__main__ import build_parser
+
+    assert build_parser().parse_args([]).run == 1
+    command = [sys.executable, "-m", "tap_sequin.sandbox", "--run", "0"]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=30, check=False)
+    assert result.returncode == 2
+    assert "--run" in result.stderr

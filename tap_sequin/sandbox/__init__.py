@@ -7,10 +7,12 @@
 
 Run it as a process with `tap-sequin-sandbox` (or `python -m tap_sequin.sandbox`).
 
-Where things are: `data` (the seeded syncs), `store` (the current world), `api` (the v1
-routes), `faults` (what goes wrong, decided per request), `server` (asyncio HTTP/1.1),
-`wire` (parsing and writing HTTP), `requestlog` (what happened), `admin` (`/_sandbox/`
-routes for another process), `embedded` (`Sandbox`, on a background thread).
+Where things are: `data` (the seeded syncs), `health` (the documented health shapes), `runs`
+(health that moves from run to run), `credentials` (the credentials listing), `store` (the
+current world), `api` (the v1 routes), `faults` (what goes wrong, decided per request),
+`server` (asyncio HTTP/1.1), `wire` (parsing and writing HTTP), `requestlog` (what
+happened), `admin` (`/_sandbox/` routes for another process), `embedded` (`Sandbox`, on a
+background thread).
 """
 
 from tap_sequin.sandbox.data import (

@@ -28,6 +28,12 @@ def build_parser() -> argparse.ArgumentParser:
     add("--port", type=int, default=0, help="port on 127.0.0.1 (0: any free port)")
     add("--syncs", type=int, default=50, help="how many seeded syncs to serve")
     add("--seed", type=int, default=1, help="seed of the data set and of the faults")
+    add(
+        "--run",
+        type=int,
+        default=1,
+        help="serve the syncs' health as in this run (some syncs change health between runs)",
+    )
     add("--token", default="sandbox-token", help="the API token clients must send")
     add("--latency-ms", type=float, default=0.0, help="delay added to every API request")
     add("--rate-429", type=float, default=0.0, help="share of requests answered 429")
@@ -77,7 +83,7 @@ def faults_from_args(args: argparse.Namespace) -> Faults:
 async def serve(args: argparse.Namespace, faults: Faults, sink: IO[str] | None) -> SandboxServer:
     """Listen, print the URL, serve until a stop signal; return the server for its stats."""
     server = SandboxServer(
-        generate_syncs(args.syncs, args.seed),
+        generate_syncs(args.syncs, args.seed, args.run),
         seed=args.seed,
         token=args.token,
         faults=faults,
@@ -85,6 +91,7 @@ async def serve(args: argparse.Namespace, faults: Faults, sink: IO[str] | None) 
         log_sink=sink,
         cpu_clock=time.process_time,
         owned=True,
+        run=args.run,
     )
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
@@ -113,6 +120,8 @@ def main(argv: list[str] | None = None) -> int:
     """Run the sandbox; exit status 0 after SIGTERM/SIGINT, 2 on bad flags."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.run < 1:
+        parser.error(f"argument --run: must be 1 or more, got {args.run}")
     try:
         faults = faults_from_args(args)
     except ValueError as error:

@@ -1,4 +1,5 @@
-"""Sequin's v1 API on syncs, as the sandbox answers it (once no fault got in the way).
+"""Sequin's v1 API on syncs and credentials, as the sandbox answers it (once no fault got in
+the way).
 
 Every `/v1` route needs `Authorization: Bearer <token>`; errors are `{"summary": ...}`
 bodies, like the real API's. `PATCH` of `health` is sandbox-only: the real API computes
@@ -20,6 +21,7 @@ from tap_sequin.sandbox.wire import JSON
 
 BAD_TOKEN = "Your API key is wrong"  # noqa: S105 (a message, not a secret)
 SYNCS = "/v1/syncs"
+CREDENTIALS = "/v1/credentials"
 
 
 @dataclass
@@ -64,6 +66,10 @@ class Api:
             return summary(401, BAD_TOKEN)
         if method == "HEAD":
             method = "GET"
+        if path == CREDENTIALS:
+            if method == "GET":
+                return Reply(200, self.store.credentials_body())
+            return _not_allowed("GET, HEAD")
         if path == SYNCS:
             if method == "GET":
                 return Reply(200, self.store.list_body())
@@ -113,7 +119,8 @@ class Api:
             index = 1_000_000 + self._created
         rng = random.Random(f"{self._seed}-created-{index}")  # noqa: S311 (test data)
         sync = random_sync(rng, index)
-        unknown = sorted(k for k in fields if k not in sync or k == "id")
+        # external_id is a documented create field that generated syncs carry only sometimes.
+        unknown = sorted(k for k in fields if k not in {*sync, "external_id"} or k == "id")
         if unknown:
             errors = {k: ["is not a known field"] for k in unknown}
             return summary(422, "Validation failed", validation_errors=errors)

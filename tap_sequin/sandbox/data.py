@@ -14,6 +14,9 @@ import time
 from collections.abc import Sequence
 from typing import Any, TypeVar
 
+from tap_sequin.sandbox.health import older_health
+from tap_sequin.sandbox.runs import apply_run
+
 T = TypeVar("T")
 
 SECRET_MARKER = "sandbox-secret"  # noqa: S105 (a marker to search for)
@@ -109,11 +112,12 @@ def format_timestamp(epoch: float) -> str:
     return f"{date} {hours:02d}:{minutes:02d}:{secs:02d}"
 
 
-def generate_syncs(n: int = 50, seed: int = 1) -> list[dict[str, Any]]:
-    """Return `n` syncs in list order; the same `(n, seed)` always gives equal lists.
+def generate_syncs(n: int = 50, seed: int = 1, run: int = 1) -> list[dict[str, Any]]:
+    """Return `n` syncs in list order, as in `run`; the same arguments give equal lists.
 
     The first sync is the documented example; the next ones cover every credential kind,
-    half of them with unmasked secrets. Ids are UUID strings, unique within the list.
+    half of them with unmasked secrets. Ids are UUID strings, unique within the list. A few
+    syncs' health depends on `run` (see `tap_sequin.sandbox.runs`).
     """
     if n <= 0:
         return []
@@ -121,6 +125,7 @@ def generate_syncs(n: int = 50, seed: int = 1) -> list[dict[str, Any]]:
     syncs = [copy.deepcopy(EXAMPLE_SYNC)]
     for index in range(1, n):
         syncs.append(random_sync(rng, index))
+    apply_run(syncs, run)
     return syncs
 
 
@@ -146,7 +151,11 @@ def _secret(rng: random.Random, index: int, prefix: str, masked: bool) -> str:
     return f"{prefix}{SECRET_MARKER}-{index}-{rng.getrandbits(32):08x}"
 
 
-def _properties(rng: random.Random, kind: str, index: int, masked: bool) -> dict[str, Any]:
+def credential_properties(
+    rng: random.Random, kind: str, index: int, masked: bool
+) -> dict[str, Any]:
+    """The `properties` of a credential of `kind`; secrets masked, or clear with the marker."""
+
     def secret(prefix: str = "") -> str:
         return _secret(rng, index, prefix, masked)
 
@@ -198,6 +207,24 @@ def _properties(rng: random.Random, kind: str, index: int, masked: bool) -> dict
             "refresh_token": secret(),
             "connected_app": {"client_id": f"3MVG{index}", "client_secret": secret()},
         }
+    if kind == "stripe_sequin":
+        return {"kind": kind, "stripe_user_id": f"acct_{rng.getrandbits(64):016x}"}
+    if kind == "hubspot":
+        return {
+            "kind": kind,
+            "hub_domain": f"hub-{index}.hubspot.com",
+            "hub_id": _between(rng, 1_000_000, 9_999_999),
+            "hubspot_user": f"ops{index}@example.com",
+            "hubspot_user_id": _between(rng, 10_000, 99_999),
+            "refresh_token": secret("na1-"),
+            "scopes": ["crm.objects.contacts.read", "oauth"],
+        }
+    if kind == "salesforce":
+        return {
+            "kind": kind,
+            "instance_url": f"https://org{index}.my.salesforce.com",
+            "refresh_token": secret(),
+        }
     if kind == "sendgrid_api_key":
         return {"kind": kind, "api_key": secret("SG.")}
     return {"kind": kind, "shop": f"shop-{index}.myshopify.com", "token": secret("shpat_")}
@@ -214,15 +241,10 @@ def _metadata(rng: random.Random, key: str) -> dict[str, Any] | None:
     return {"team": _pick(rng, ("data", "growth")), "tags": ["a", "b"], "nested": {"x": 1}}
 
 
-def _health(rng: random.Random, sync_id: str, now: str) -> dict[str, Any]:
+def _health(rng: random.Random, sync_id: str, provider: str, now: str) -> dict[str, Any]:
     status = _pick(rng, HEALTH_STATUSES)
-    if rng.random() < 0.05:
-        # The older, unconfirmed shape from the reference: tolerated, never relied on.
-        return {
-            "status": status,
-            "credential": {"status": "ok", "notes": [], "time": now},
-            "provider": {"status": status, "notes": ["rate limited"], "time": now},
-        }
+    if rng.random() < 0.3:
+        return older_health(status, provider, now)
     return {"status": status, "sync_id": sync_id}
 
 
@@ -248,14 +270,14 @@ def random_sync(rng: random.Random, index: int) -> dict[str, Any]:
     chosen = (things[first:] + things[:first])[: _between(rng, 0, len(things))]
     collection_ids = [f"{provider}:{thing}" for thing in chosen]
     company = _pick(rng, COMPANIES)
-    return {
+    sync: dict[str, Any] = {
         "id": sync_id,
         "provider": provider,
         "stream_id": _uuid(rng),
         "name": f"{company} Corp - {provider.title()} {_pick(rng, ENVIRONMENTS)} #{index}",
         "status": "disabled" if rng.random() < 0.2 else "active",
         "org_id": EXAMPLE_SYNC["org_id"],
-        "health": _health(rng, sync_id, format_timestamp(updated)),
+        "health": _health(rng, sync_id, provider, format_timestamp(updated)),
         "collection_ids": collection_ids,
         "rate_limit": {
             "allowed_requests": _pick(rng, (100, 1000, 5000)),
@@ -266,7 +288,7 @@ def random_sync(rng: random.Random, index: int) -> dict[str, Any]:
         "credential": {
             "id": credential_id,
             "provider": provider,
-            "properties": _properties(rng, kind, index, masked),
+            "properties": credential_properties(rng, kind, index, masked),
             "oauth_app_id": oauth_app_id,
             "oauth_app": {"kind": "custom", "id": oauth_app_id}
             if oauth_app_id
@@ -282,3 +304,8 @@ def random_sync(rng: random.Random, index: int) -> dict[str, Any]:
         "created_at": format_timestamp(created),
         "updated_at": format_timestamp(updated),
     }
+    if index % 3 == 0:
+        # The customer's own key, set at creation; whether the API echoes it is unconfirmed,
+        # so only some syncs carry it (no random draw: the rest of the data stays as it was).
+        sync["external_id"] = f"{company.split()[0].lower()}-{index:05d}"
+    return sync

@@ -38,13 +38,20 @@ class Sandbox:
         faults: Faults | None = None,
         latency_ms: float = 0.0,
         port: int = 0,
+        run: int = 1,
     ) -> None:
         generated = isinstance(syncs, int)
-        data = generate_syncs(syncs, seed) if isinstance(syncs, int) else syncs
+        data = generate_syncs(syncs, seed, run) if isinstance(syncs, int) else syncs
         self.seed = seed
         self.port = port
         self._server = SandboxServer(
-            data, seed=seed, token=token, faults=faults, latency_ms=latency_ms, owned=generated
+            data,
+            seed=seed,
+            token=token,
+            faults=faults,
+            latency_ms=latency_ms,
+            owned=generated,
+            run=run,
         )
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
@@ -175,6 +182,14 @@ class Sandbox:
             sync = random_sync(rng, index)
         self._server.store.add(sync)
         return dict(sync)
+
+    def set_run(self, run: int) -> None:
+        """Serve the world as it is in `run` (see `tap_sequin.sandbox.runs`)."""
+        self._on_loop(lambda: self._server.set_run(run))
+
+    def set_health(self, sync_id: str, health: dict[str, Any]) -> None:
+        """Replace a sync's whole health object (any shape); `updated_at` stays."""
+        self._server.store.set_health(sync_id, health)
 
     def set_faults(self, faults: Faults) -> None:
         """Replace the faults; rule counters start again from zero."""

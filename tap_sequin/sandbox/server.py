@@ -15,9 +15,11 @@ from typing import IO, Any
 
 from tap_sequin.sandbox import admin
 from tap_sequin.sandbox.api import Api, Reply, summary
+from tap_sequin.sandbox.credentials import generate_credentials
 from tap_sequin.sandbox.faults import Decision, FaultPlan, Faults, fault_reply
 from tap_sequin.sandbox.requestlog import RequestLog, RequestRecord, Stats
-from tap_sequin.sandbox.store import SyncStore
+from tap_sequin.sandbox.runs import health_for_run
+from tap_sequin.sandbox.store import SyncStore, UnknownSync
 from tap_sequin.sandbox.wire import (
     MAX_HEAD,
     BadRequest,
@@ -41,10 +43,16 @@ class SandboxServer:
         log_sink: IO[str] | None = None,
         cpu_clock: Callable[[], float] = time.thread_time,
         owned: bool = False,
+        run: int = 1,
     ) -> None:
-        self.store = SyncStore(syncs, owned=owned)
+        self.store = SyncStore(
+            syncs, owned=owned, credentials=lambda current: generate_credentials(current, seed)
+        )
         self.api = Api(self.store, token, seed)
         self.seed = seed
+        self.run = run
+        # Places in the list are fixed at start: the moving syncs stay the same ones.
+        self._initial_ids = self.store.ids()
         self.latency_ms = latency_ms
         self.log = RequestLog(log_sink)
         self.cpu_clock = cpu_clock
@@ -63,6 +71,18 @@ class SandboxServer:
         self.plan = FaultPlan(faults, self.seed)
         self.api.not_found = faults.not_found
         self.api.revoked = faults.revoked
+
+    def set_run(self, run: int) -> None:
+        """Serve the world as it is in `run`: the moving syncs' health and the credentials."""
+        for place, sync_id in enumerate(self._initial_ids):
+            try:
+                sync = self.store.get(sync_id)
+            except UnknownSync:
+                continue
+            health = health_for_run(sync, place, run)
+            if health is not None:
+                self.store.set_health(sync_id, health)
+        self.run = run
 
     async def listen(self, host: str = "127.0.0.1", port: int = 0) -> int:
         """Start accepting connections; return the port."""

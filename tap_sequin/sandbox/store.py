@@ -1,4 +1,4 @@
-"""The sandbox's world: the current syncs, with their JSON bodies cached as bytes.
+"""The sandbox's world: the current syncs and credentials, JSON bodies cached as bytes.
 
 Bodies are serialised once, on first use, and the cache entry is dropped whenever the sync
 changes, so a hot GET costs a dict lookup. Every method is safe to call from any thread.
@@ -10,6 +10,7 @@ import copy
 import json
 import threading
 import time
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from tap_sequin.sandbox.data import format_timestamp
@@ -27,8 +28,17 @@ def to_json(value: Any) -> bytes:
 class SyncStore:
     """Ordered syncs by id; list order is insertion order."""
 
-    def __init__(self, syncs: list[dict[str, Any]], *, owned: bool = False) -> None:
-        """Serve `syncs`; they are copied first unless `owned` says nobody else holds them."""
+    def __init__(
+        self,
+        syncs: list[dict[str, Any]],
+        *,
+        owned: bool = False,
+        credentials: Callable[[Iterable[dict[str, Any]]], list[dict[str, Any]]] | None = None,
+    ) -> None:
+        """Serve `syncs`; they are copied first unless `owned` says nobody else holds them.
+
+        `credentials` makes the credentials listing from the current syncs (None: empty).
+        """
         self._lock = threading.Lock()
         if not owned:
             # A JSON round trip copies API-shaped data several times faster than deepcopy.
@@ -36,6 +46,29 @@ class SyncStore:
         self._syncs: dict[str, dict[str, Any]] = {s["id"]: s for s in syncs}
         self._bodies: dict[str, bytes] = {}
         self._list_body: bytes | None = None
+        self._credentials = credentials
+        self._credentials_body: bytes | None = None
+
+    def credentials_body(self) -> bytes:
+        """The JSON body of `GET /v1/credentials`: `{"data": [credential, ...]}`.
+
+        Built from the current syncs on first use after any change (never modifying them).
+        """
+        body = self._credentials_body
+        if body is not None:
+            return body
+        with self._lock:
+            listing = [] if self._credentials is None else self._credentials(self._syncs.values())
+            body = self._credentials_body = to_json({"data": listing})
+            return body
+
+    def set_health(self, sync_id: str, health: dict[str, Any]) -> None:
+        """Replace a sync's whole health object (not an edit: `updated_at` stays)."""
+        with self._lock:
+            if sync_id not in self._syncs:
+                raise UnknownSync(sync_id)
+            self._syncs[sync_id]["health"] = copy.deepcopy(health)
+            self._invalidate(sync_id)
 
     def ids(self) -> list[str]:
         """Ids of the current syncs, in list order."""
@@ -121,3 +154,4 @@ class SyncStore:
     def _invalidate(self, sync_id: str) -> None:
         self._bodies.pop(sync_id, None)
         self._list_body = None
+        self._credentials_body = None
