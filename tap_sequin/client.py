@@ -149,6 +149,21 @@ class SequinClient:
             )
         return data
 
+    def list_credentials(self) -> list[t.Any] | NotFound:
+        """Every credential, from ``GET /v1/credentials``; ``NOT_FOUND`` on a 404."""
+        target = "listing GET /v1/credentials"
+        body = self._get_json("/v1/credentials", target, not_found_ok=True)
+        if isinstance(body, NotFound):
+            return body
+        data = body.get("data") if isinstance(body, dict) else None
+        if not isinstance(data, list):
+            raise SequinAPIError(
+                target,
+                'HTTP 200 but the body has no "data" list; check base_url points at Sequin',
+                status=200,
+            )
+        return data
+
     # -- one GET, with retries ------------------------------------------------
 
     def _get_json(self, path: str, target: str, *, not_found_ok: bool) -> t.Any:
