@@ -1,4 +1,4 @@
-"""The tap: its settings, its one stream, and how a run starts and ends."""
+"""The tap: its settings, its three streams, and how a run starts and ends."""
 
 from __future__ import annotations
 
@@ -25,11 +25,13 @@ if t.TYPE_CHECKING:
     import click
     from singer_sdk.streams import Stream
 
-    from tap_sequin.streams import SyncsStream
+    from tap_sequin.credential_stream import CredentialsStream
+    from tap_sequin.streams import SyncHealthHistoryStream, SyncsStream
+    from tap_sequin.sync_reading import SyncReading
 
 
 class TapSequin(Tap):
-    """Singer tap for the syncs of Sequin's v1 management API."""
+    """Singer tap for Sequin's v1 management API: syncs, their health history, credentials."""
 
     name = "tap-sequin"
     package_name = "tap-sequin"
@@ -133,6 +135,7 @@ class TapSequin(Tap):
         self._stop_events: set[threading.Event] = set()
         self._signal: tuple[int, str] | None = None
         self._settings: Settings | None = None
+        self._sync_reading: SyncReading | None = None
         super().__init__(*args, **kwargs)
 
     # -- settings ---------------------------------------------------------------
@@ -166,15 +169,49 @@ class TapSequin(Tap):
     # -- streams ----------------------------------------------------------------
 
     def discover_streams(self) -> list[Stream]:
-        """The tap's one stream."""
-        from tap_sequin.streams import SyncsStream
+        """``syncs``, ``sync_health_history`` (from the same responses) and ``credentials``."""
+        from tap_sequin.credential_stream import CredentialsStream
+        from tap_sequin.streams import SyncHealthHistoryStream, SyncsStream
 
-        return [SyncsStream(self)]
+        return [SyncsStream(self), SyncHealthHistoryStream(self), CredentialsStream(self)]
+
+    # Final in the SDK too; its version sorts streams by name, which would run
+    # sync_health_history before the syncs whose responses it reuses. No parent/child
+    # streams here, so the rest of what it does has nothing to do.
+    def load_streams(self) -> list[Stream]:  # type: ignore[misc]
+        """The streams in ``discover_streams()`` order: ``syncs`` runs first."""
+        return self.discover_streams()
 
     @property
     def syncs_stream(self) -> SyncsStream:
         """The ``syncs`` stream of this run."""
         return t.cast("SyncsStream", self.streams["syncs"])
+
+    @property
+    def history_stream(self) -> SyncHealthHistoryStream:
+        """The ``sync_health_history`` stream of this run."""
+        return t.cast("SyncHealthHistoryStream", self.streams["sync_health_history"])
+
+    @property
+    def credentials_stream(self) -> CredentialsStream:
+        """The ``credentials`` stream of this run."""
+        return t.cast("CredentialsStream", self.streams["credentials"])
+
+    @property
+    def sync_reading(self) -> SyncReading:
+        """This run's one reading of the syncs, shared by ``syncs`` and its history."""
+        if self._sync_reading is None:
+            from tap_sequin.sync_reading import SyncReading
+
+            self._sync_reading = SyncReading(
+                self.settings,
+                self.syncs_stream.logger,
+                self.stop_event,
+                self.interruption,
+                self.check_interrupted,
+                keep_history=self.history_stream.selected,
+            )
+        return self._sync_reading
 
     # -- running ----------------------------------------------------------------
 
@@ -182,13 +219,15 @@ class TapSequin(Tap):
     # STATE message and a reason, and to refuse replication methods that would lose data.
     def sync_all(self) -> None:  # type: ignore[misc]
         """Run the sync; on any failure still write a final STATE, then re-raise."""
-        stream = self.syncs_stream
-        if stream.replication_method != "FULL_TABLE":
-            raise ConfigError(
-                "catalog replication-method",
-                f"stream 'syncs' supports FULL_TABLE only, not {stream.replication_method}: "
-                "health changes without updated_at moving, so nothing else is safe",
-            )
+        for stream in self.streams.values():
+            if stream.replication_method != "FULL_TABLE":
+                raise ConfigError(
+                    "catalog replication-method",
+                    f"stream '{stream.name}' supports FULL_TABLE only, not "
+                    f"{stream.replication_method}: health changes without updated_at moving, "
+                    "so nothing else is safe",
+                )
+        self._sync_reading = None
         try:
             super().sync_all()
         except TapSequinError:
@@ -205,17 +244,27 @@ class TapSequin(Tap):
         self.logger.info(self.summary())
 
     def summary(self) -> str:
-        """One line on what the run did."""
-        stream = self.syncs_stream
-        line = f"extracted {stream.extracted} syncs"
-        if stream.not_found:
-            line += f"; {len(stream.not_found)} not found: {', '.join(stream.not_found[:10])}"
-        if self.settings.lists_every_sync:
-            line += (
-                "; syncs gone from Sequin marked deleted"
-                if stream.deletions_applied
-                else "; deletions NOT applied this run"
-            )
+        """One line on what the run did: what was extracted, what the tap sent."""
+        from tap_sequin.sequin_stream import plural
+
+        reading = self.sync_reading
+        syncs = self.syncs_stream
+        line = f"extracted {plural(reading.extracted, 'sync')}"
+        if syncs.selected and syncs.activation:
+            line += f" ({syncs.activation})"
+        if reading.not_found:
+            shown = ", ".join(reading.not_found[:10])
+            line += f"; {len(reading.not_found)} not found: {shown}"
+        if self.history_stream.selected:
+            line += f"; {plural(reading.extracted, 'row')} of sync_health_history"
+        credentials = self.credentials_stream
+        if credentials.selected:
+            if credentials.served:
+                line += f"; {plural(credentials.extracted, 'credential')}"
+            else:
+                line += "; credentials not served (404)"
+            if credentials.activation and credentials.served:
+                line += f" ({credentials.activation})"
         return line
 
     def _write_final_state(self) -> None:

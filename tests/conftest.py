@@ -45,7 +45,14 @@ class Run:
 
     @property
     def records(self) -> list[dict[str, t.Any]]:
-        return [m["record"] for m in self.messages if m["type"] == "RECORD"]
+        """The records of the ``syncs`` stream."""
+        return self.records_of("syncs")
+
+    def records_of(self, stream: str) -> list[dict[str, t.Any]]:
+        return [m["record"] for m in self.of_type("RECORD") if m["stream"] == stream]
+
+    def of_stream(self, kind: str, stream: str) -> list[dict[str, t.Any]]:
+        return [m for m in self.of_type(kind) if m["stream"] == stream]
 
     @property
     def ids(self) -> list[str]:
@@ -121,6 +128,18 @@ def run_cli(
     except ValueError:  # not Singer output (--about, --test); tests read .stdout
         messages = []
     return Run(done.returncode, done.stdout, done.stderr, messages)
+
+
+def catalog_selecting(config: dict[str, t.Any], *streams: str) -> dict[str, t.Any]:
+    """The tap's catalog with only ``streams`` selected."""
+    from tap_sequin.tap import TapSequin
+
+    catalog = TapSequin(config=config, validate_config=False).catalog_dict
+    for entry in catalog["streams"]:
+        for metadata in entry["metadata"]:
+            if metadata["breadcrumb"] == []:
+                metadata["metadata"]["selected"] = entry["tap_stream_id"] in streams
+    return catalog
 
 
 def run_in_process(config: dict[str, t.Any], catalog: dict[str, t.Any] | None = None) -> Run:

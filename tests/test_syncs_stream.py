@@ -27,7 +27,7 @@ def test_every_sync_in_list_order_each_record_valid_against_its_schema(sandbox: 
     run = run_in_process(config_for(sandbox))
 
     assert run.ids == sandbox.sync_ids
-    (schema_message,) = run.of_type("SCHEMA")
+    (schema_message,) = run.of_stream("SCHEMA", "syncs")
     assert schema_message["key_properties"] == ["id"]
     validator = _validator(schema_message["schema"])
     for record in run.records:
@@ -49,7 +49,8 @@ def test_documented_example_arrives_flattened_typed_and_redacted(sandbox: Sandbo
     assert row["collection_ids"] == ["hubspot:contact", "hubspot:company"]
     assert row["credential"]["properties"]["secret"] == "[REDACTED]"
     assert row["max_age_days"] == 365
-    assert "health" not in row
+    assert row["health"] == {"status": "healthy", "sync_id": EXAMPLE_SYNC_ID}
+    assert row["health_notes"] is None
     assert "rate_limit" not in row
 
 
@@ -63,33 +64,42 @@ def test_configured_ids_keep_their_order_and_duplicates_come_once(sandbox: Sandb
     assert len([r for r in sandbox.requests if r.path.startswith("/v1/syncs/")]) == 6
 
 
-def test_listing_every_sync_makes_one_request(sandbox: Sandbox) -> None:
-    run_in_process(config_for(sandbox))
+def test_listing_every_sync_makes_one_request_and_the_history_none(sandbox: Sandbox) -> None:
+    run = run_in_process(config_for(sandbox))
 
-    assert [(r.method, r.path) for r in sandbox.requests] == [("GET", "/v1/syncs")]
+    assert len(run.records_of("sync_health_history")) == 12
+    assert [(r.method, r.path) for r in sandbox.requests] == [
+        ("GET", "/v1/syncs"),
+        ("GET", "/v1/credentials"),
+    ]
 
 
 def test_listing_activates_the_version_only_after_the_last_record(sandbox: Sandbox) -> None:
     run = run_in_process(config_for(sandbox))
 
     kinds = [m["type"] for m in run.messages]
-    last_record = max(i for i, kind in enumerate(kinds) if kind == "RECORD")
-    (activate,) = run.of_type("ACTIVATE_VERSION")
-    assert kinds.index("ACTIVATE_VERSION") > last_record
-    assert {m["version"] for m in run.of_type("RECORD")} == {activate["version"]}
+    streams = [m.get("stream") for m in run.messages]
+    last_record = max(
+        i
+        for i, (kind, stream) in enumerate(zip(kinds, streams, strict=True))
+        if (kind, stream) == ("RECORD", "syncs")
+    )
+    (activate,) = run.of_stream("ACTIVATE_VERSION", "syncs")
+    assert run.messages.index(activate) > last_record
+    assert {m["version"] for m in run.of_stream("RECORD", "syncs")} == {activate["version"]}
 
 
 def test_configured_ids_never_mark_anything_deleted(sandbox: Sandbox) -> None:
     run = run_in_process(config_for(sandbox, sync_ids=sandbox.sync_ids[:3]))
 
-    assert run.of_type("ACTIVATE_VERSION") == []
-    assert all("version" not in m for m in run.of_type("RECORD"))
+    assert run.of_stream("ACTIVATE_VERSION", "syncs") == []
+    assert all("version" not in m for m in run.of_stream("RECORD", "syncs"))
 
 
 def test_later_run_has_a_newer_version(sandbox: Sandbox) -> None:
-    first = run_in_process(config_for(sandbox)).of_type("ACTIVATE_VERSION")[0]["version"]
-    second = run_in_process(config_for(sandbox)).of_type("ACTIVATE_VERSION")[0]["version"]
-    assert second > first
+    first = run_in_process(config_for(sandbox)).of_stream("ACTIVATE_VERSION", "syncs")[0]
+    second = run_in_process(config_for(sandbox)).of_stream("ACTIVATE_VERSION", "syncs")[0]
+    assert second["version"] > first["version"]
 
 
 def test_state_does_not_grow_with_the_number_of_ids() -> None:
@@ -210,7 +220,8 @@ def test_a_deselected_column_is_left_out_of_every_record(sandbox: Sandbox) -> No
     from tap_sequin.tap import TapSequin
 
     catalog = TapSequin(config=config_for(sandbox), validate_config=False).catalog_dict
-    for entry in catalog["streams"][0]["metadata"]:
+    (syncs,) = [entry for entry in catalog["streams"] if entry["tap_stream_id"] == "syncs"]
+    for entry in syncs["metadata"]:
         if entry["breadcrumb"] == ["properties", "credential"]:
             entry["metadata"]["selected"] = False
 

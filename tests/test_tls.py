@@ -17,7 +17,7 @@ import trustme
 from tap_sequin.errors import SequinAPIError
 from tap_sequin.sandbox import generate_syncs
 
-from .conftest import TOKEN, run_in_process
+from .conftest import TOKEN, catalog_selecting, run_in_process
 
 SYNCS = {s["id"]: s for s in generate_syncs(4, 2)}
 
@@ -76,7 +76,7 @@ def test_https_with_a_trusted_certificate_on_one_kept_alive_connection(
     monkeypatch.delenv("REQUESTS_CA_BUNDLE", raising=False)
     monkeypatch.setenv("SSL_CERT_FILE", ca_file)
 
-    run = run_in_process(_config(url))
+    run = run_in_process(_config(url), catalog=catalog_selecting(_config(url), "syncs"))
 
     assert run.ids == list(SYNCS)
     assert len(handler.connections) == 1  # four requests, one TLS connection

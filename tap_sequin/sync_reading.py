@@ -1,0 +1,185 @@
+"""One run's reading of the syncs, shared by the ``syncs`` and ``sync_health_history`` streams.
+
+The syncs are read once per run (``GET /v1/syncs/{id}`` per configured id, in order and
+concurrently, or ``GET /v1/syncs`` once) and shaped once. Each shaped row goes to the
+``syncs`` stream, and its health is noted for ``sync_health_history`` (when that stream is
+selected): so the history costs no request, and deselecting either stream, or mapping its
+records, never changes the other. If ``syncs`` is not synced, the history stream drives the
+reading itself.
+
+What is noted per sync is small (id, status, the health values), so the history of 10,000
+syncs holds a few MB until the history stream writes it.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+import threading
+import typing as t
+
+from tap_sequin.errors import ConfigError, SequinAPIError
+from tap_sequin.shaping import MalformedSync, SyncShaper
+
+if t.TYPE_CHECKING:
+    from tap_sequin.client import SequinClient
+    from tap_sequin.fetch import OrderedFetcher
+    from tap_sequin.settings import Settings
+
+# The columns of sync_health_history that come from a syncs row, in schema order.
+_HISTORY_COLUMNS = (
+    "status",
+    "health_status",
+    "health_credential_status",
+    "health_provider_status",
+    "health_notes",
+    "health",
+)
+
+
+class SyncReading:
+    """Reads the run's syncs once; yields ``syncs`` rows and keeps the health history rows.
+
+    ``stop_event`` gives the run's stop event (a context manager); ``interruption`` builds
+    the exception a stopped run raises; ``check_interrupted`` raises it if a signal came.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        logger: logging.Logger,
+        stop_event: t.Callable[[], t.ContextManager[threading.Event]],
+        interruption: t.Callable[[], BaseException],
+        check_interrupted: t.Callable[[], None],
+        *,
+        keep_history: bool,
+    ) -> None:
+        self._settings = settings
+        self._logger = logger
+        self._stop_event = stop_event
+        self._interruption = interruption
+        self._check_interrupted = check_interrupted
+        self._keep_history = keep_history
+        self._history: list[tuple[t.Any, ...]] = []
+        self.observed_at = ""
+        self.started = False
+        self.finished = False
+        self.extracted = 0
+        self.not_found: list[str] = []
+        # A listing is complete when every item became a row: only then may deletions apply.
+        self.complete = False
+
+    def rows(self) -> t.Iterator[dict[str, t.Any]]:
+        """Yield one ``syncs`` row per sync: configured ids in their order, else the list."""
+        # Imported here, not at the top: --about and --discover never need HTTP.
+        from tap_sequin.client import SequinClient
+
+        self.started = True
+        self.observed_at = datetime.datetime.now(datetime.timezone.utc).isoformat()
+        shaper = SyncShaper(self._logger)
+        with self._stop_event() as stop:
+            client = SequinClient(self._settings, self._logger, stop)
+            try:
+                if self._settings.lists_every_sync:
+                    rows = self._every_sync(client, shaper, stop)
+                else:
+                    rows = self._configured_syncs(client, shaper, stop)
+                for row in rows:
+                    if self._keep_history:
+                        self._history.append(tuple(row[c] for c in ("id", *_HISTORY_COLUMNS)))
+                    yield row
+                # Each problem was warned about once; say how many syncs it touched.
+                shaper.log_summary()
+            finally:
+                # Also reached when the SDK closes this generator early (dry runs):
+                # stop the workers, then close their connections.
+                stop.set()
+                client.close()
+        self.finished = True
+
+    def history(self) -> t.Iterator[dict[str, t.Any]]:
+        """The ``sync_health_history`` rows of this run, reading the syncs first if needed."""
+        if not self.started:
+            for _ in self.rows():
+                pass
+        observed_at = self.observed_at
+        for sync_id, *values in self._history:
+            row = {"sync_id": sync_id, "observed_at": observed_at}
+            row.update(zip(_HISTORY_COLUMNS, values, strict=True))
+            yield row
+
+    def _fetcher(
+        self, fetch: t.Callable[[t.Any], t.Any], workers: int, stop: threading.Event
+    ) -> OrderedFetcher[t.Any, t.Any]:
+        from tap_sequin.fetch import OrderedFetcher
+
+        return OrderedFetcher(fetch, workers, stop, self._interruption)
+
+    def _configured_syncs(
+        self, client: SequinClient, shaper: SyncShaper, stop: threading.Event
+    ) -> t.Iterator[dict[str, t.Any]]:
+        from tap_sequin.client import NotFound
+
+        settings = self._settings
+        fetcher = self._fetcher(client.get_sync, settings.max_concurrent_requests, stop)
+        for sync_id, raw in fetcher.run(settings.sync_ids):
+            if isinstance(raw, NotFound):
+                self.not_found.append(sync_id)
+                self._logger.warning(
+                    "sync %s: not found (HTTP 404); skipped, the other syncs are extracted. "
+                    "Check sync_ids",
+                    sync_id,
+                )
+                continue
+            try:
+                row = shaper.shape(raw)
+            except MalformedSync as exc:
+                raise SequinAPIError(
+                    f"sync {sync_id}", f"HTTP 200 but {exc}; check base_url", status=200
+                ) from None
+            if row["id"] != sync_id:
+                self._logger.warning(
+                    "sync %s: Sequin answered with sync %s; loaded under the id it gave",
+                    sync_id,
+                    row["id"],
+                )
+            self.extracted += 1
+            yield row
+        if self.extracted == 0 and self.not_found:
+            # Every configured id answered 404: far more likely a wrong base_url or
+            # sync_ids than syncs that all vanished; a green run here would hide it.
+            count = len(self.not_found)
+            raise ConfigError(
+                "sync_ids",
+                f"none of the {count} configured sync{'' if count == 1 else 's'} could be read "
+                f"from base_url {settings.base_url} (every GET /v1/syncs/{{id}} answered 404); "
+                "check base_url and sync_ids",
+            )
+
+    def _every_sync(
+        self, client: SequinClient, shaper: SyncShaper, stop: threading.Event
+    ) -> t.Iterator[dict[str, t.Any]]:
+        # The listing runs on a worker too, so a signal is noticed while it downloads.
+        fetcher = self._fetcher(lambda _: client.list_syncs(), 1, stop)
+        listing = next(iter(fetcher.run([0])))[1]
+        complete = True
+        seen: set[str] = set()
+        for position, raw in enumerate(listing):
+            self._check_interrupted()
+            try:
+                row = shaper.shape(raw)
+            except MalformedSync as exc:
+                complete = False
+                self._logger.warning(
+                    "listing item %d: %s; skipped, and no sync is marked deleted this run",
+                    position,
+                    exc,
+                )
+                continue
+            if row["id"] in seen:
+                self._logger.warning("sync %s: listed twice; extracted once", row["id"])
+                continue
+            seen.add(row["id"])
+            self.extracted += 1
+            yield row
+        self.complete = complete
