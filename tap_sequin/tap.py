@@ -31,7 +31,7 @@ if t.TYPE_CHECKING:
 
 
 class TapSequin(Tap):
-    """Singer tap for Sequin's v1 management API: syncs, their health history, credentials."""
+    """Sequin's v1 API: syncs, sync_health_history (a row per sync per run), credentials."""
 
     name = "tap-sequin"
     package_name = "tap-sequin"
