@@ -1,0 +1,37 @@
+-- Health incidents: each stretch of unhealthy runs per sync (ended_at null: still going on)
+WITH observed AS (
+    SELECT sync_id,
+           observed_at,
+           coalesce(health_status, 'unknown') NOT IN ('healthy', 'ok') AS unhealthy,
+           -- Healthy runs so far: constant along a stretch of unhealthy runs.
+           count(*) FILTER (
+               WHERE coalesce(health_status, 'unknown') IN ('healthy', 'ok')
+           ) OVER (PARTITION BY sync_id ORDER BY observed_at) AS stretch
+    FROM sync_health_history
+),
+incidents AS (
+    SELECT sync_id, stretch, min(observed_at) AS started_at, count(*) AS unhealthy_runs
+    FROM observed
+    WHERE unhealthy
+    GROUP BY sync_id, stretch
+),
+ends AS (
+    -- The healthy run that ends stretch n is the first run of stretch n + 1.
+    SELECT sync_id, stretch - 1 AS stretch, min(observed_at) AS ended_at
+    FROM observed
+    GROUP BY sync_id, stretch
+),
+latest AS (
+    SELECT sync_id, max(observed_at) AS observed_at
+    FROM observed
+    GROUP BY sync_id
+)
+SELECT i.sync_id,
+       i.started_at,
+       e.ended_at,
+       coalesce(e.ended_at, l.observed_at) - i.started_at AS duration,
+       i.unhealthy_runs
+FROM incidents AS i
+JOIN latest AS l ON l.sync_id = i.sync_id
+LEFT JOIN ends AS e ON e.sync_id = i.sync_id AND e.stretch = i.stretch
+ORDER BY i.started_at, i.sync_id;

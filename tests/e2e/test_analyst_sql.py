@@ -1,0 +1,153 @@
+"""The README's analyst SQL (sql/report/*.sql) on a scripted four-run history in PostgreSQL.
+
+Four `meltano run`s into one schema, the sandbox moving between runs with `set_run` (as
+`tap-sequin-sandbox --run N` does): the sync at place 2 turns unhealthy in run 2 and
+recovers in run 4; the one at place 5 is unhealthy in run 3 only; the others keep their
+health. Each query's rows are compared with what the sandbox served in each run.
+"""
+
+from __future__ import annotations
+
+import collections
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+REPO = Path(__file__).resolve().parents[2]
+REPORTS = sorted((REPO / "sql" / "report").glob("*.sql"))
+RUNS = 4
+HEALTHY = {"healthy", "ok"}
+
+
+def _sql(name: str) -> str:
+    (path,) = [p for p in REPORTS if name in p.name]
+    return path.read_text()
+
+
+def _unhealthy(status: Any) -> bool:
+    return status not in HEALTHY
+
+
+@pytest.fixture(scope="module")
+def history(make_pipeline: Any) -> Any:
+    """The pipeline after four runs, and what the sandbox served in each (by sync id)."""
+    pipeline = make_pipeline(syncs=20, seed=11)
+    served: list[dict[str, dict[str, Any]]] = []
+    for run in range(1, RUNS + 1):
+        pipeline.sandbox.set_run(run)
+        served.append({i: pipeline.sandbox.sync(i) for i in pipeline.sandbox.sync_ids})
+        pipeline.run_ok()
+    observed = [
+        row[0]
+        for row in pipeline.query("SELECT DISTINCT observed_at FROM sync_health_history ORDER BY 1")
+    ]
+    assert len(observed) == RUNS, "one observed_at per run"
+    return pipeline, served, observed
+
+
+def test_the_history_holds_one_row_per_sync_per_run(history: Any) -> None:
+    pipeline, served, _ = history
+    rows = pipeline.query("SELECT sync_id, count(*) FROM sync_health_history GROUP BY 1")
+    assert dict(rows) == dict.fromkeys(served[0], RUNS)
+    assert pipeline.query(
+        "SELECT count(*) FROM sync_health_history WHERE _sdc_deleted_at IS NOT NULL"
+    ) == [(0,)]
+
+
+def test_unhealthy_now_with_reasons_and_credential_health(history: Any) -> None:
+    pipeline, served, _ = history
+    last = served[-1]
+    credentials = dict(pipeline.query("SELECT id, health_status FROM credentials"))
+    rows = pipeline.query(_sql("unhealthy_now"))
+
+    expected = {
+        sync_id: sync for sync_id, sync in last.items() if _unhealthy(sync["health"]["status"])
+    }
+    assert expected, "the scripted data has unhealthy syncs"
+    assert {row[0] for row in rows} == set(expected)
+    for sync_id, name, provider, status, reasons, credential_health, _ in rows:
+        sync = expected[sync_id]
+        health = sync["health"]
+        assert (name, provider, status) == (sync["name"], sync["provider"], health["status"])
+        notes = [
+            *health.get("credential", {}).get("notes", []),
+            *health.get("provider", {}).get("notes", []),
+        ]
+        assert reasons == (" | ".join(notes) if "provider" in health else None)
+        assert credential_health == credentials[sync["credential_id"]]
+
+
+def test_since_when_each_unhealthy_sync_has_been_unhealthy(history: Any) -> None:
+    pipeline, served, observed = history
+    expected = {}
+    for sync_id in served[-1]:
+        statuses = [served[run][sync_id]["health"]["status"] for run in range(RUNS)]
+        if not _unhealthy(statuses[-1]):
+            continue
+        start = RUNS - 1
+        while start > 0 and _unhealthy(statuses[start - 1]):
+            start -= 1
+        expected[sync_id] = (
+            statuses[-1],
+            observed[start],
+            observed[-1] - observed[start],
+            RUNS - start,
+        )
+
+    rows = pipeline.query(_sql("unhealthy_since"))
+
+    assert {row[0]: tuple(row[1:]) for row in rows} == expected
+    assert len(rows) == len(expected)
+
+
+def test_incidents_are_the_stretches_of_unhealthy_runs(history: Any) -> None:
+    pipeline, served, observed = history
+    expected = set()
+    for sync_id in served[0]:
+        statuses = [served[run][sync_id]["health"]["status"] for run in range(RUNS)]
+        run = 0
+        while run < RUNS:
+            if not _unhealthy(statuses[run]):
+                run += 1
+                continue
+            start = run
+            while run < RUNS and _unhealthy(statuses[run]):
+                run += 1
+            ended = observed[run] if run < RUNS else None
+            duration = (ended or observed[-1]) - observed[start]
+            expected.add((sync_id, observed[start], ended, duration, run - start))
+
+    rows = pipeline.query(_sql("incidents"))
+
+    assert len(rows) == len(expected)
+    assert set(rows) == expected
+    # The scripted one: unhealthy in runs 2 and 3, healthy again in run 4.
+    moving = list(served[0])[2]
+    assert [row for row in rows if row[0] == moving] == [
+        (moving, observed[1], observed[3], observed[3] - observed[1], 2)
+    ]
+
+
+def test_syncs_per_provider_and_health_and_per_collection(history: Any) -> None:
+    pipeline, served, _ = history
+    last = served[-1].values()
+    per_provider = collections.Counter((s["provider"], s["health"]["status"]) for s in last)
+    per_collection = collections.Counter(c for s in last for c in s["collection_ids"])
+
+    rows = pipeline.query(_sql("per_provider_and_health"))
+    assert {(p, h): n for p, h, n in rows} == per_provider
+    rows = pipeline.query(_sql("per_collection"))
+    assert dict(rows) == per_collection
+
+
+def test_the_readme_shows_every_report_query_as_it_is_run() -> None:
+    readme = (REPO / "README.md").read_text()
+    assert len(REPORTS) >= 5
+    for path in REPORTS:
+        body = path.read_text().strip()
+        assert body in readme, f"{path.name} differs from the README"
+        assert re.match(r"-- \S", body), f"{path.name} starts with its heading comment"
