@@ -35,6 +35,16 @@ class SyncsStream(SequinStream):
         super().__init__(tap, SYNC_SCHEMA, "syncs")
         self._sequin_tap = tap
 
+    @property
+    def extracted(self) -> int:
+        """Syncs read this run (each one RECORD)."""
+        return self._sequin_tap.sync_reading.extracted
+
+    @property
+    def not_found(self) -> list[str]:
+        """Configured sync ids Sequin answered 404 for, this run."""
+        return self._sequin_tap.sync_reading.not_found
+
     def get_records(self, context: Context | None) -> t.Iterable[dict[str, t.Any]]:
         """Yield one row per sync: configured ids in their order, else the whole list."""
         tap = self._sequin_tap
