@@ -230,3 +230,20 @@ def test_a_deselected_column_is_left_out_of_every_record(sandbox: Sandbox) -> No
     assert len(run.records) == 12
     assert all("credential" not in record for record in run.records)
     assert all("credential_id" in record for record in run.records)
+
+
+def test_discover_and_about_describe_the_three_streams(tmp_path: Path) -> None:
+    run = run_cli({"api_key": "x"}, tmp_path, "--discover")
+
+    assert run.status == 0, run.stderr
+    streams = {s["tap_stream_id"]: s for s in json.loads(run.stdout)["streams"]}
+    assert list(streams) == ["syncs", "sync_health_history", "credentials"]
+    assert streams["syncs"]["key_properties"] == ["id"]
+    assert streams["sync_health_history"]["key_properties"] == ["sync_id", "observed_at"]
+    assert streams["credentials"]["key_properties"] == ["id"]
+    history = streams["sync_health_history"]["schema"]["properties"]
+    assert history["observed_at"]["format"] == "date-time"
+    assert "health_notes" in streams["syncs"]["schema"]["properties"]
+    about = json.loads(run_cli(None, tmp_path, "--about", "--format=json").stdout)
+    for name in streams:
+        assert name in about["description"]
