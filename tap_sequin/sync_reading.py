@@ -63,7 +63,6 @@ class SyncReading:
         self._history: list[tuple[t.Any, ...]] = []
         self.observed_at = ""
         self.started = False
-        self.finished = False
         self.extracted = 0
         self.not_found: list[str] = []
         # A listing is complete when every item became a row: only then may deletions apply.
@@ -95,7 +94,6 @@ class SyncReading:
                 # stop the workers, then close their connections.
                 stop.set()
                 client.close()
-        self.finished = True
 
     def history(self) -> t.Iterator[dict[str, t.Any]]:
         """The ``sync_health_history`` rows of this run, reading the syncs first if needed."""

@@ -245,27 +245,11 @@ class TapSequin(Tap):
 
     def summary(self) -> str:
         """One line on what the run did: what was extracted, what the tap sent."""
-        from tap_sequin.sequin_stream import plural
+        from tap_sequin.summary import run_summary
 
-        reading = self.sync_reading
-        syncs = self.syncs_stream
-        line = f"extracted {plural(reading.extracted, 'sync')}"
-        if syncs.selected and syncs.activation:
-            line += f" ({syncs.activation})"
-        if reading.not_found:
-            shown = ", ".join(reading.not_found[:10])
-            line += f"; {len(reading.not_found)} not found: {shown}"
-        if self.history_stream.selected:
-            line += f"; {plural(reading.extracted, 'row')} of sync_health_history"
-        credentials = self.credentials_stream
-        if credentials.selected:
-            if credentials.served:
-                line += f"; {plural(credentials.extracted, 'credential')}"
-            else:
-                line += "; credentials not served (404)"
-            if credentials.activation and credentials.served:
-                line += f" ({credentials.activation})"
-        return line
+        return run_summary(
+            self.sync_reading, self.syncs_stream, self.history_stream, self.credentials_stream
+        )
 
     def _write_final_state(self) -> None:
         with contextlib.suppress(BrokenPipeError, ValueError):  # stdout already gone
