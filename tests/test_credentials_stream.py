@@ -103,3 +103,30 @@ def test_undocumented_credential_health_key_is_kept_and_warned_once(
     messages = [r.getMessage() for r in caplog.records]
     assert len(messages) == 1
     assert "'health.code'" in messages[0]
+
+
+def test_unusable_listing_item_is_skipped_and_nothing_is_marked_deleted(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    listing = sandbox.credentials()
+    sandbox.set_credentials([*listing[:3], {"provider": "stripe"}, "junk", listing[3]])
+
+    run = run_cli(config_for(sandbox), tmp_path)
+
+    assert run.status == 0, run.stderr
+    assert [r["id"] for r in run.records_of("credentials")] == [c["id"] for c in listing[:4]]
+    assert run.of_stream("ACTIVATE_VERSION", "credentials") == []
+    assert run.of_stream("ACTIVATE_VERSION", "syncs") != []
+    assert "no ACTIVATE_VERSION: the listing had unusable items" in run.last_stderr_line
+    skipped = [line for line in run.stderr.splitlines() if "credentials listing item" in line]
+    assert len(skipped) == 2
+
+
+def test_duplicate_credential_is_extracted_once(sandbox: Sandbox) -> None:
+    listing = sandbox.credentials()
+    sandbox.set_credentials([*listing, listing[0]])
+
+    run = run_in_process(config_for(sandbox))
+
+    assert len(run.records_of("credentials")) == len(listing)
+    assert run.of_stream("ACTIVATE_VERSION", "credentials") != []

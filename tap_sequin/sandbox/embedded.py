@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import json
 import random
 import threading
 from collections.abc import Callable
@@ -190,6 +191,15 @@ class Sandbox:
     def set_health(self, sync_id: str, health: dict[str, Any]) -> None:
         """Replace a sync's whole health object (any shape); `updated_at` stays."""
         self._server.store.set_health(sync_id, health)
+
+    def credentials(self) -> list[dict[str, Any]]:
+        """The current `GET /v1/credentials` listing."""
+        listing: list[dict[str, Any]] = json.loads(self._server.store.credentials_body())["data"]
+        return listing
+
+    def set_credentials(self, credentials: list[Any] | None) -> None:
+        """Serve exactly `credentials` from `GET /v1/credentials`; None: the generated ones."""
+        self._server.store.set_credentials(credentials)
 
     def set_faults(self, faults: Faults) -> None:
         """Replace the faults; rule counters start again from zero."""

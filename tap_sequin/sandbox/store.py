@@ -47,7 +47,14 @@ class SyncStore:
         self._bodies: dict[str, bytes] = {}
         self._list_body: bytes | None = None
         self._credentials = credentials
+        self._fixed_credentials: list[Any] | None = None
         self._credentials_body: bytes | None = None
+
+    def set_credentials(self, credentials: list[Any] | None) -> None:
+        """Serve exactly `credentials` (any JSON values) from now on; None: generated again."""
+        with self._lock:
+            self._fixed_credentials = None if credentials is None else copy.deepcopy(credentials)
+            self._credentials_body = None
 
     def credentials_body(self) -> bytes:
         """The JSON body of `GET /v1/credentials`: `{"data": [credential, ...]}`.
@@ -58,7 +65,12 @@ class SyncStore:
         if body is not None:
             return body
         with self._lock:
-            listing = [] if self._credentials is None else self._credentials(self._syncs.values())
+            if self._fixed_credentials is not None:
+                listing = self._fixed_credentials
+            elif self._credentials is not None:
+                listing = self._credentials(self._syncs.values())
+            else:
+                listing = []
             body = self._credentials_body = to_json({"data": listing})
             return body
 
