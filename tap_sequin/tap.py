@@ -64,9 +64,10 @@ class TapSequin(Tap):
             th.ArrayType(th.StringType),
             title="Sync ids",
             description=(
-                "Ids of the syncs to extract, in this order; duplicates are extracted once. "
-                "Empty or absent: every sync from GET /v1/syncs, and syncs that disappear "
-                "are marked deleted in the target."
+                "Ids of the syncs to extract (streams syncs and sync_health_history), in "
+                "this order; duplicates are extracted once. Empty or absent: every sync from "
+                "GET /v1/syncs, and syncs that disappear are marked deleted in the target. "
+                "The credentials stream always lists every credential."
             ),
         ),
         th.Property(
