@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime
 import logging
+import operator
 import threading
 import typing as t
 
@@ -35,6 +36,7 @@ _HISTORY_COLUMNS = (
     "health_notes",
     "health",
 )
+_NOTED = operator.itemgetter("id", *_HISTORY_COLUMNS)
 
 
 class SyncReading:
@@ -85,7 +87,7 @@ class SyncReading:
                     rows = self._configured_syncs(client, shaper, stop)
                 for row in rows:
                     if self._keep_history:
-                        self._history.append(tuple(row[c] for c in ("id", *_HISTORY_COLUMNS)))
+                        self._history.append(_NOTED(row))
                     yield row
                 # Each problem was warned about once; say how many syncs it touched.
                 shaper.log_summary()
