@@ -103,7 +103,8 @@ class SyncReading:
             for _ in self.rows():
                 pass
         observed_at = self.observed_at
-        for sync_id, *values in self._history:
+        noted, self._history = self._history, []  # held no longer than needed
+        for sync_id, *values in noted:
             row = {"sync_id": sync_id, "observed_at": observed_at}
             row.update(zip(_HISTORY_COLUMNS, values, strict=True))
             yield row

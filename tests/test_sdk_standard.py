@@ -1,4 +1,7 @@
-"""The Singer SDK's own standard tap tests, against the sandbox API on loopback."""
+"""The Singer SDK's own standard tap tests, against the sandbox API on loopback.
+
+The suites run for each of the three streams: syncs, sync_health_history, credentials.
+"""
 
 from __future__ import annotations
 
