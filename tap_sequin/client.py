@@ -21,6 +21,7 @@ import threading
 import time
 import typing as t
 import urllib.request
+import weakref
 from urllib.parse import quote, urljoin, urlsplit
 
 from tap_sequin.errors import AuthError, RetriesExhausted, SequinAPIError
@@ -80,6 +81,42 @@ def retry_after_seconds(value: str | None) -> float | None:
     return min(max(seconds, 0.0), _MAX_RETRY_AFTER)
 
 
+_throttles: dict[int, Throttle] = {}
+_throttles_lock = threading.Lock()
+
+
+class _SharedThrottle(Throttle):
+    """A client's view of the run's throttle: the pacing state is the run's, the stop event
+    the client's own (so a stopping stream's workers still stop at once)."""
+
+    def __init__(self, run: Throttle, stop: threading.Event) -> None:
+        self._run = run
+        self._stop = stop
+        self._lock = run._lock
+        self._starts = run._starts
+        self._window = run._window
+
+    @property
+    def _paused_until(self) -> float:
+        return self._run._paused_until
+
+    @_paused_until.setter
+    def _paused_until(self, value: float) -> None:
+        self._run._paused_until = value
+
+
+def _run_throttle(settings: Settings, stop: threading.Event) -> Throttle:
+    """Clients made from the same ``Settings`` (every stream of a run) share one pacing, so
+    ``max_requests_per_second`` and a 429 pause hold across streams."""
+    key = id(settings)
+    with _throttles_lock:
+        run = _throttles.get(key)
+        if run is None:
+            run = _throttles[key] = Throttle(settings.max_requests_per_second, threading.Event())
+            weakref.finalize(settings, _throttles.pop, key, None)
+    return _SharedThrottle(run, stop)
+
+
 class SequinClient:
     """GETs JSON from the Sequin v1 API with the run's settings."""
 
@@ -93,7 +130,7 @@ class SequinClient:
         self._settings = settings
         self._logger = logger
         self._stop = stop
-        self.throttle = throttle or Throttle(settings.max_requests_per_second, stop)
+        self.throttle = throttle or _run_throttle(settings, stop)
         parts = urlsplit(settings.base_url)
         self._origin = (parts.scheme, parts.hostname, parts.port)
         headers = {
