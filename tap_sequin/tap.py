@@ -11,18 +11,27 @@ import sys
 import threading
 import typing as t
 
+import click
 from singer_sdk import typing as th
+from singer_sdk.exceptions import MappingError
 from singer_sdk.helpers.capabilities import PluginCapabilities, TapCapabilities
 from singer_sdk.tap_base import Tap
 
+from tap_sequin import environment
 from tap_sequin.errors import ConfigError, Interrupted, OutputClosed, TapSequinError
+from tap_sequin.map_checks import check_stream_maps, flattening_changes
 from tap_sequin.output import BufferedSingerWriter
-from tap_sequin.settings import DEFAULT_BASE_URL, DEFAULT_USER_AGENT, Settings, parse_settings
+from tap_sequin.settings import (
+    DEFAULT_BASE_URL,
+    DEFAULT_USER_AGENT,
+    Settings,
+    normalised_config,
+    parse_settings,
+)
 
 if t.TYPE_CHECKING:
     from types import FrameType
 
-    import click
     from singer_sdk.streams import Stream
 
     from tap_sequin.streams import SyncsStream
@@ -133,6 +142,13 @@ class TapSequin(Tap):
         self._stop_events: set[threading.Event] = set()
         self._signal: tuple[int, str] | None = None
         self._settings: Settings | None = None
+        # --config ENV: read here rather than by the SDK, which int()s integer settings
+        # (a traceback for "3.0") and ignores misspelt names without a word.
+        self._reads_environment = bool(kwargs.pop("parse_env_config", False))
+        if self._reads_environment:
+            config = dict(kwargs.get("config") or {})
+            config.update(environment.read_environment(self._full_config_schema()))
+            kwargs["config"] = config
         super().__init__(*args, **kwargs)
 
     # -- settings ---------------------------------------------------------------
@@ -144,13 +160,59 @@ class TapSequin(Tap):
             self._settings = parse_settings(self.config)
         return self._settings
 
+    @classmethod
+    def _full_config_schema(cls) -> dict[str, t.Any]:
+        """The config JSON schema with the SDK's built-in settings (stream maps, ...)."""
+        schema = copy.deepcopy(cls.config_jsonschema)
+        cls.append_builtin_config(schema)
+        return schema
+
     def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
         # Our checks first: one line per problem, and never the token's value
         # (the SDK's JSON-schema messages quote the offending value).
         if raise_errors:
-            self._settings = parse_settings(self.config)
+            schema = self._full_config_schema()
+            self._warn_about_environment(schema)
+            try:
+                self._settings = parse_settings(self.config)
+            except ConfigError as exc:
+                unread = environment.unread_variables([exc.setting], self.config)
+                if unread and not self._reads_environment:
+                    raise ConfigError(exc.setting, environment.unread_hint(unread)) from None
+                raise
             self._refuse_unknown_settings()
+            self._config = normalised_config(self._config, self._settings, schema)
+            for line in self._settings.corrections:
+                self.logger.warning(line)
+            self._refuse_schema_errors(schema)
         return super()._validate_config(raise_errors=raise_errors)
+
+    def _warn_about_environment(self, schema: dict[str, t.Any]) -> None:
+        names = list(schema.get("properties", {}))
+        if self._reads_environment:
+            for line in environment.unknown_variables(names):
+                self.logger.warning(line)
+            return
+        unread = environment.unread_variables(names, self.config)
+        if unread:
+            self.logger.warning(environment.unread_hint(unread))
+
+    def _refuse_schema_errors(self, schema: dict[str, t.Any]) -> None:
+        # The SDK would log each problem and end with a bare "Config validation failed".
+        from singer_sdk.plugin_base import JSONSchemaValidator
+
+        for error in JSONSchemaValidator(schema).iter_errors(dict(self._config)):
+            path = [str(part) for part in error.absolute_path]
+            setting = ".".join(path) or "config"
+            top = schema.get("properties", {}).get(path[0] if path else "", {})
+            problem = (
+                "has the wrong type"
+                if top.get("secret") or top.get("writeOnly")
+                else f"{error.message:.200}"
+            )
+            expected = top.get("type")
+            hint = f" (expected {expected})" if expected else ""
+            raise ConfigError(setting, f"{problem}{hint}")
 
     def _refuse_unknown_settings(self) -> None:
         # A typo such as "sync_id" would otherwise silently extract every sync.
@@ -162,6 +224,32 @@ class TapSequin(Tap):
                 close = difflib.get_close_matches(key, sorted(known), n=1)
                 hint = f"did you mean '{close[0]}'?" if close else "see tap-sequin --about"
                 raise ConfigError(key, f"is not a setting of tap-sequin; {hint}")
+
+    # -- stream maps and flattening ---------------------------------------------
+
+    def setup_mapper(self) -> None:
+        """Check ``stream_maps`` and flattening before any request, then set up the SDK's mapper."""
+        schemas = {stream.name: stream.schema for stream in self.streams.values()}
+        check_stream_maps(self.config.get("stream_maps"), schemas)
+        try:
+            super().setup_mapper()
+        except MappingError as exc:
+            raise ConfigError("stream_maps", str(exc)) from None
+        for name, maps in self.mapper.stream_maps.items():
+            raw = schemas.get(name)
+            for stream_map in maps:
+                if raw is None or not getattr(stream_map, "flattening_enabled", False):
+                    continue
+                changes = flattening_changes(raw, stream_map.transformed_schema)
+                if changes:
+                    self.logger.warning(
+                        "setting 'flattening_enabled': the %s row is already flat; flattening "
+                        "changes existing columns: %s. A target that already has the table "
+                        "(target-postgres: 'Altering columns is not supported') will refuse "
+                        "to load; leave flattening_enabled off",
+                        name,
+                        "; ".join(changes),
+                    )
 
     # -- streams ----------------------------------------------------------------
 
@@ -254,7 +342,28 @@ class TapSequin(Tap):
         if self._signal is not None:
             raise self.interruption()
 
-    # -- --test -----------------------------------------------------------------
+    # -- --test and --help -------------------------------------------------------
+
+    TEST_HELP = (
+        "Check the connection and stop: one request to the API (GET /v1/syncs, or the "
+        "first of sync_ids) with the configured token and base_url, a short timeout and "
+        "no retries; prints OK or FAILED with the cause (DNS, refused connection, TLS, "
+        "401/403 on api_key, 404 on the path) and exits 0 or 1. Writes no Singer "
+        "messages. --test=schema prints the SCHEMA message only."
+    )
+
+    @classmethod
+    def get_singer_command(cls) -> click.Command:
+        """The SDK's command, with ``--test`` described as it works here."""
+        command = super().get_singer_command()
+        for param in command.params:
+            if param.name == "test" and isinstance(param, click.Option):
+                param.help = cls.TEST_HELP
+        command.help = (
+            "Extract Sequin syncs as Singer messages. Settings come from --config FILE "
+            "and, with --config ENV, from TAP_SEQUIN_* variables (see --about)."
+        )
+        return command
 
     @classmethod
     def cb_test(cls, ctx: click.Context, param: click.Option, value: str) -> None:
