@@ -53,8 +53,9 @@ def secrets_example_vars() -> set[str]:
 JSON_TO_MELTANO_KIND = {
     "string": {"string", "password", "options"},
     "integer": {"integer"},
-    # integer, not decimal: Meltano 4.4.1 crashes on env vars of decimal settings.
-    "number": {"integer"},
+    # string, not decimal: Meltano 4.4.1 crashes on env values of decimal settings,
+    # and `integer` refuses fractions; the tap parses numeric text.
+    "number": {"string"},
     "boolean": {"boolean"},
     "array": {"array"},
     "object": {"object"},
