@@ -25,8 +25,10 @@ SDK_NAMES = frozenset(
     | set(simpleeval.DEFAULT_NAMES)
     | {"md5", "sha256", "datetime", "bool", "json"}
 )
-# Map keys that are options, not properties (singer_sdk.mapper).
-OPTIONS = frozenset({"__filter__", "__source__", "__alias__", "__else__", "__key_properties__"})
+# The SDK reads this string like null: remove the property (Meltano drops real nulls).
+NULL_STRING = "__NULL__"
+# Map keys whose values are names or lists, not expressions (singer_sdk.mapper).
+NOT_EXPRESSIONS = frozenset({"__source__", "__alias__", "__else__", "__key_properties__"})
 
 
 def _free_names(tree: ast.AST) -> set[str]:
@@ -61,7 +63,9 @@ def check_stream_maps(stream_maps: object, schemas: t.Mapping[str, t.Mapping[str
         if not columns:
             continue  # an alias of another map, or a stream this tap does not have
         for key, expression in mapping.items():
-            if not isinstance(expression, str) or key in {"__source__", "__alias__", "__else__"}:
+            if not isinstance(expression, str) or key in NOT_EXPRESSIONS:
+                continue
+            if expression == NULL_STRING:  # "remove this property"
                 continue
             where = f"{stream}.{key}"
             try:

@@ -170,8 +170,12 @@ class TapSequin(Tap):
     def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
         # Our checks first: one line per problem, and never the token's value
         # (the SDK's JSON-schema messages quote the offending value).
+        schema = self._full_config_schema()
+        if not raise_errors:  # --discover: numbers as text are still numbers, quietly
+            with contextlib.suppress(ConfigError):
+                settings = parse_settings(self.config)
+                self._config = normalised_config(self._config, settings, schema)
         if raise_errors:
-            schema = self._full_config_schema()
             self._warn_about_environment(schema)
             try:
                 self._settings = parse_settings(self.config)

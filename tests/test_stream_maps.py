@@ -97,3 +97,14 @@ def test_flattening_warns_that_it_changes_existing_columns(
 def test_no_flattening_warning_by_default(sandbox: Sandbox, tmp_path: Path) -> None:
     run = run_cli(config_for(sandbox), tmp_path)
     assert "flattening" not in run.stderr
+
+
+@pytest.mark.parametrize("remove", [None, "__NULL__"])
+def test_null_or_null_string_removes_a_column(
+    remove: str | None, sandbox: Sandbox, tmp_path: Path
+) -> None:
+    # Meltano drops null values from object settings: "__NULL__" is the way through it.
+    run = run_cli(config_for(sandbox, stream_maps={"syncs": {"metadata": remove}}), tmp_path)
+    assert run.status == 0, run.stderr[-2000:]
+    assert all("metadata" not in r for r in run.records)
+    assert "metadata" not in run.of_type("SCHEMA")[0]["schema"]["properties"]

@@ -115,3 +115,15 @@ def test_target_postgres_soft_delete_config(meltano_yml: dict[str, Any]) -> None
     assert {"host", "port", "user", "password", "database", "sqlalchemy_url"} <= names
     sensitive = {s["name"] for s in target["settings"] if s.get("sensitive")}
     assert {"password", "sqlalchemy_url"} <= sensitive
+
+
+def test_ci_runs_the_readme_test_command_on_every_supported_python() -> None:
+    workflow = yaml.safe_load((REPO / ".github" / "workflows" / "ci.yml").read_text())
+    (job,) = workflow["jobs"].values()
+    versions = job["strategy"]["matrix"]["python-version"]
+    pyproject = (REPO / "pyproject.toml").read_text()  # no tomllib on Python 3.10
+    declared = re.findall(r'"Programming Language :: Python :: (3\.\d+)"', pyproject)
+    assert versions == declared
+    assert any(step.get("run") == "bash .ci/run" for step in job["steps"])
+    assert "exec bash scripts/test" in (REPO / ".ci" / "run").read_text()
+    assert "bash scripts/test" in (REPO / "README.md").read_text()
