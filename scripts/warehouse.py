@@ -101,9 +101,17 @@ def print_rows(names: list[str], rows: list[tuple[Any, ...]], out: Any) -> None:
     """An aligned text table, as psql prints one (without the borders)."""
     cells = [[("" if v is None else str(v)) for v in row] for row in rows]
     widths = [max([len(n)] + [len(r[i]) for r in cells]) for i, n in enumerate(names)]
+    # Numbers right-aligned, as psql does.
+    numeric = [
+        bool(rows) and all(isinstance(r[i], (int, float)) for r in rows) for i in range(len(names))
+    ]
     print("  ".join(n.ljust(w) for n, w in zip(names, widths, strict=True)).rstrip(), file=out)
     for row in cells:
-        print("  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)).rstrip(), file=out)
+        line = "  ".join(
+            v.rjust(w) if right else v.ljust(w)
+            for v, w, right in zip(row, widths, numeric, strict=True)
+        )
+        print(line.rstrip(), file=out)
 
 
 def report_files(directory: Path = REPORT_DIR) -> list[tuple[str, str]]:

@@ -103,5 +103,6 @@ def unread_hint(names: list[str]) -> str:
     verb = "is" if len(names) == 1 else "are"
     return (
         f"{listed} {verb} set but not read: tap-sequin reads the environment only with "
-        "--config ENV (e.g. tap-sequin --config ENV, or --config config.json --config ENV)"
+        "--config ENV (e.g. tap-sequin --config ENV, or --config config.json --config ENV); "
+        "under Meltano, declare the setting in meltano.yml"
     )

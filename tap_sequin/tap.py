@@ -147,8 +147,13 @@ class TapSequin(Tap):
         self._reads_environment = bool(kwargs.pop("parse_env_config", False))
         if self._reads_environment:
             config = dict(kwargs.get("config") or {})
-            config.update(environment.read_environment(self._full_config_schema()))
+            from_environment = environment.read_environment(self._full_config_schema())
+            config.update(from_environment)
             kwargs["config"] = config
+            self.logger.info(
+                "--config ENV: read %s from TAP_SEQUIN_* variables",
+                ", ".join(sorted(from_environment)) or "no setting",
+            )
         super().__init__(*args, **kwargs)
 
     # -- settings ---------------------------------------------------------------
@@ -176,7 +181,6 @@ class TapSequin(Tap):
                 settings = parse_settings(self.config)
                 self._config = normalised_config(self._config, settings, schema)
         if raise_errors:
-            self._warn_about_environment(schema)
             try:
                 self._settings = parse_settings(self.config)
             except ConfigError as exc:
@@ -184,6 +188,7 @@ class TapSequin(Tap):
                 if unread and not self._reads_environment:
                     raise ConfigError(exc.setting, environment.unread_hint(unread)) from None
                 raise
+            self._warn_about_environment(schema)
             self._refuse_unknown_settings()
             self._config = normalised_config(self._config, self._settings, schema)
             for line in self._settings.corrections:

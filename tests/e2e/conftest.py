@@ -14,6 +14,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator
@@ -90,11 +91,14 @@ class MeltanoProject:
 
 
 @pytest.fixture(scope="session")
-def meltano_project(tmp_path_factory: pytest.TempPathFactory) -> MeltanoProject:
+def meltano_project() -> Iterator[MeltanoProject]:
     """A copy of the project with its plugins installed (once per session)."""
     if not MELTANO.exists():
         pytest.skip(f"meltano is not installed in {VENV_BIN} (uv sync --all-groups)")
-    root = tmp_path_factory.mktemp("meltano-project")
+    # Not under pytest's basetemp: every pytest session on the machine resets that to
+    # mode 0700, which would cut off a PostgreSQL server running there as `nobody`
+    # (scripts/run's embedded server) from its own files mid-test.
+    root = Path(tempfile.mkdtemp(prefix="tap-sequin-meltano-project-"))
     for name in PROJECT_FILES:
         if (REPO / name).exists():
             shutil.copy2(REPO / name, root / name)
@@ -108,7 +112,8 @@ def meltano_project(tmp_path_factory: pytest.TempPathFactory) -> MeltanoProject:
     project.install_seconds = time.monotonic() - started
     _PROJECTS.append(project)
     assert proc.returncode == 0, f"meltano install failed:\n{proc.stdout}\n{proc.stderr}"
-    return project
+    yield project
+    shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
