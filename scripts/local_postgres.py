@@ -12,9 +12,10 @@ PostgreSQL refuses to run as root: as root, the server runs as the unprivileged
 ``nobody`` user (override with ``SEQUIN_PG_OS_USER``), which must be able to reach
 the binaries and the data directory.
 
-    import local_postgres   # with scripts/ on sys.path
-    with local_postgres.LocalPostgres(data_dir) as pg:  # None: a temp dir, deleted on stop
-        pg.settings  # {"host": "127.0.0.1", "port": 5xxxx, "user": "postgres", ...}
+    import sys; sys.path.insert(0, "scripts")  # from the repository root
+    from local_postgres import LocalPostgres
+    with LocalPostgres() as pg:  # LocalPostgres(".meltano/postgres/data") keeps its data
+        print(pg.settings)       # {'host': '127.0.0.1', 'port': 5xxxx, 'user': 'postgres', ...}
 """
 
 from __future__ import annotations

@@ -8,6 +8,7 @@ run, 1 for a failure, 128 + N when stopped by signal N.
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import sys
 import traceback
@@ -24,10 +25,38 @@ def _fail(message: str, status: int) -> None:
     sys.exit(status)
 
 
+FILE_OPTIONS = ("--config", "--catalog", "--state")
+
+
+def _file_arguments(argv: list[str]) -> list[tuple[str, str]]:
+    """``(option, path)`` for every file given to --config, --catalog or --state."""
+    found = []
+    for i, arg in enumerate(argv):
+        option, sep, value = arg.partition("=")
+        if option in FILE_OPTIONS:
+            path = value if sep else (argv[i + 1] if i + 1 < len(argv) else "")
+            if path and not (option == "--config" and path == "ENV"):
+                found.append((option, path))
+    return found
+
+
+def _check_files(argv: list[str]) -> None:
+    # The SDK would end with a bare FileNotFoundError or JSONDecodeError, naming no file.
+    for option, path in _file_arguments(argv):
+        try:
+            with open(path, encoding="utf-8") as file:
+                json.load(file)
+        except OSError as exc:
+            _fail(f"{option} {path}: cannot be read ({exc.strerror or exc})", 1)
+        except ValueError as exc:
+            _fail(f"{option} {path}: is not JSON ({exc})", 1)
+
+
 def main() -> None:
     """Run the tap's CLI."""
     from tap_sequin.tap import TapSequin
 
+    _check_files(sys.argv[1:])
     try:
         TapSequin.cli()
     except TapSequinError as exc:

@@ -152,3 +152,26 @@ def test_help_describes_test_as_it_works_here(tmp_path: Path) -> None:
     assert "sync a single record" not in help_text
     assert "Check the connection and stop: one request" in help_text
     assert "--config ENV" in help_text
+
+
+@pytest.mark.parametrize(
+    ("option", "content", "expected"),
+    [
+        ("--config", None, "cannot be read (No such file or directory)"),
+        ("--config", "{not json", "is not JSON"),
+        ("--catalog", "[1,", "is not JSON"),
+        ("--state", "", "is not JSON"),
+    ],
+)
+def test_unreadable_file_is_one_line_naming_the_option_and_file(
+    option: str, content: str | None, expected: str, sandbox: Sandbox, tmp_path: Path
+) -> None:
+    path = tmp_path / "given.json"
+    if content is not None:
+        path.write_text(content)
+    config = None if option == "--config" else config_for(sandbox)
+    run = run_cli(config, tmp_path, option, str(path), env=env_only())
+    assert run.status == 1
+    assert run.last_stderr_line.startswith(f"tap-sequin: error: {option} {path}: {expected}")
+    assert "Traceback" not in run.stderr
+    assert sandbox.requests == []

@@ -127,3 +127,10 @@ def test_ci_runs_the_readme_test_command_on_every_supported_python() -> None:
     assert any(step.get("run") == "bash .ci/run" for step in job["steps"])
     assert "exec bash scripts/test" in (REPO / ".ci" / "run").read_text()
     assert "bash scripts/test" in (REPO / "README.md").read_text()
+
+
+def test_readme_scheduling_block_is_meltano_yml_own(meltano_yml: dict[str, Any]) -> None:
+    readme = (REPO / "README.md").read_text()
+    section = readme.split("## Scheduling", 1)[1].split("\n## ", 1)[0]
+    block = yaml.safe_load(section.split("```yaml", 1)[1].split("```", 1)[0])
+    assert block == {"jobs": meltano_yml["jobs"], "schedules": meltano_yml["schedules"]}

@@ -82,3 +82,15 @@ def test_cli_start_prints_target_env_and_stop(tmp_path: Path) -> None:
         check=False,
     )
     assert status.returncode != 0
+
+
+def test_library_example_in_the_docstring_runs_as_written() -> None:
+    doc = (REPO / "scripts" / "local_postgres.py").read_text().split('"""')[1]
+    code = "\n".join(line[4:] for line in doc.splitlines() if line.startswith("    "))
+    assert "LocalPostgres()" in code
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120,
+        check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "'host': '127.0.0.1'" in done.stdout
