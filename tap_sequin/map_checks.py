@@ -119,3 +119,20 @@ def flattening_changes(raw: t.Mapping[str, t.Any], flattened: t.Mapping[str, t.A
                 + (" (JSON text)" if _type_of(schema) in {"array", "object"} else "")
             )
     return changes
+
+
+def flattening_warning(
+    stream: str, raw: t.Mapping[str, t.Any] | None, stream_map: object
+) -> str | None:
+    """The warning for one of the SDK's stream maps, if it flattens columns of ``raw``."""
+    if raw is None or not getattr(stream_map, "flattening_enabled", False):
+        return None
+    changes = flattening_changes(raw, getattr(stream_map, "transformed_schema", {}))
+    if not changes:
+        return None
+    return (
+        f"setting 'flattening_enabled': the {stream} row is already flat; flattening changes "
+        f"existing columns: {'; '.join(changes)}. A target that already has the table "
+        "(target-postgres: 'Altering columns is not supported') will refuse to load; "
+        "leave flattening_enabled off"
+    )

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import difflib
 import os
 import signal
 import sys
@@ -18,8 +17,13 @@ from singer_sdk.helpers.capabilities import PluginCapabilities, TapCapabilities
 from singer_sdk.tap_base import Tap
 
 from tap_sequin import environment
+from tap_sequin.config_checks import (
+    environment_warnings,
+    refuse_schema_errors,
+    refuse_unknown_settings,
+)
 from tap_sequin.errors import ConfigError, Interrupted, OutputClosed, TapSequinError
-from tap_sequin.map_checks import check_stream_maps, flattening_changes
+from tap_sequin.map_checks import check_stream_maps, flattening_warning
 from tap_sequin.output import BufferedSingerWriter
 from tap_sequin.settings import (
     DEFAULT_BASE_URL,
@@ -180,59 +184,24 @@ class TapSequin(Tap):
             with contextlib.suppress(ConfigError):
                 settings = parse_settings(self.config)
                 self._config = normalised_config(self._config, settings, schema)
-        if raise_errors:
-            try:
-                self._settings = parse_settings(self.config)
-            except ConfigError as exc:
-                unread = environment.unread_variables([exc.setting], self.config)
-                if unread and not self._reads_environment:
-                    raise ConfigError(exc.setting, environment.unread_hint(unread)) from None
-                raise
-            self._warn_about_environment(schema)
-            self._refuse_unknown_settings()
-            self._config = normalised_config(self._config, self._settings, schema)
-            for line in self._settings.corrections:
-                self.logger.warning(line)
-            self._refuse_schema_errors(schema)
-        return super()._validate_config(raise_errors=raise_errors)
-
-    def _warn_about_environment(self, schema: dict[str, t.Any]) -> None:
-        names = list(schema.get("properties", {}))
-        if self._reads_environment:
-            for line in environment.unknown_variables(names):
-                self.logger.warning(line)
-            return
-        unread = environment.unread_variables(names, self.config)
-        if unread:
-            self.logger.warning(environment.unread_hint(unread))
-
-    def _refuse_schema_errors(self, schema: dict[str, t.Any]) -> None:
-        # The SDK would log each problem and end with a bare "Config validation failed".
-        from singer_sdk.plugin_base import JSONSchemaValidator
-
-        for error in JSONSchemaValidator(schema).iter_errors(dict(self._config)):
-            path = [str(part) for part in error.absolute_path]
-            setting = ".".join(path) or "config"
-            top = schema.get("properties", {}).get(path[0] if path else "", {})
-            problem = (
-                "has the wrong type"
-                if top.get("secret") or top.get("writeOnly")
-                else f"{error.message:.200}"
-            )
-            expected = top.get("type")
-            hint = f" (expected {expected})" if expected else ""
-            raise ConfigError(setting, f"{problem}{hint}")
-
-    def _refuse_unknown_settings(self) -> None:
-        # A typo such as "sync_id" would otherwise silently extract every sync.
-        schema = copy.deepcopy(self.config_jsonschema)
-        self.append_builtin_config(schema)
-        known = set(schema.get("properties", {}))
-        for key in self.config:
-            if key not in known and not key.startswith("_"):
-                close = difflib.get_close_matches(key, sorted(known), n=1)
-                hint = f"did you mean '{close[0]}'?" if close else "see tap-sequin --about"
-                raise ConfigError(key, f"is not a setting of tap-sequin; {hint}")
+            return super()._validate_config(raise_errors=False)
+        try:
+            self._settings = parse_settings(self.config)
+        except ConfigError as exc:
+            unread = environment.unread_variables([exc.setting], self.config)
+            if unread and not self._reads_environment:
+                raise ConfigError(exc.setting, environment.unread_hint(unread)) from None
+            raise
+        for line in environment_warnings(
+            schema, self.config, reads_environment=self._reads_environment
+        ):
+            self.logger.warning(line)
+        refuse_unknown_settings(schema, self.config)
+        self._config = normalised_config(self._config, self._settings, schema)
+        for line in self._settings.corrections:
+            self.logger.warning(line)
+        refuse_schema_errors(schema, self._config)
+        return super()._validate_config(raise_errors=True)
 
     # -- stream maps and flattening ---------------------------------------------
 
@@ -245,20 +214,10 @@ class TapSequin(Tap):
         except MappingError as exc:
             raise ConfigError("stream_maps", str(exc)) from None
         for name, maps in self.mapper.stream_maps.items():
-            raw = schemas.get(name)
             for stream_map in maps:
-                if raw is None or not getattr(stream_map, "flattening_enabled", False):
-                    continue
-                changes = flattening_changes(raw, stream_map.transformed_schema)
-                if changes:
-                    self.logger.warning(
-                        "setting 'flattening_enabled': the %s row is already flat; flattening "
-                        "changes existing columns: %s. A target that already has the table "
-                        "(target-postgres: 'Altering columns is not supported') will refuse "
-                        "to load; leave flattening_enabled off",
-                        name,
-                        "; ".join(changes),
-                    )
+                warning = flattening_warning(name, schemas.get(name), stream_map)
+                if warning:
+                    self.logger.warning(warning)
 
     # -- streams ----------------------------------------------------------------
 
