@@ -99,7 +99,8 @@ def _number(
     config: t.Mapping[str, t.Any], name: str, default: float | None, *, integer: bool = False
 ) -> float | None:
     value = config.get(name)
-    if value is None:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        # An empty variable (`TAP_SEQUIN_MAX_REQUESTS_PER_SECOND=` in .env) means unset.
         return default
     kind = "a whole number" if integer else "a number"
     if isinstance(value, str):

@@ -175,3 +175,13 @@ def test_unreadable_file_is_one_line_naming_the_option_and_file(
     assert run.last_stderr_line.startswith(f"tap-sequin: error: {option} {path}: {expected}")
     assert "Traceback" not in run.stderr
     assert sandbox.requests == []
+
+
+def test_empty_number_variable_means_unset(sandbox: Sandbox, tmp_path: Path) -> None:
+    # `TAP_SEQUIN_MAX_REQUESTS_PER_SECOND=` left empty in a .env file.
+    run = run_env(
+        tmp_path,
+        sandbox_env(sandbox, TAP_SEQUIN_MAX_REQUESTS_PER_SECOND="", TAP_SEQUIN_REQUEST_TIMEOUT=" "),
+    )
+    assert run.status == 0, run.stderr[-2000:]
+    assert run.ids == sandbox.sync_ids
