@@ -56,6 +56,17 @@ def check_stream_maps(stream_maps: object, schemas: t.Mapping[str, t.Mapping[str
     if not isinstance(stream_maps, t.Mapping):
         return
     for stream, mapping in stream_maps.items():
+        if stream == "__else__":
+            continue
+        is_new_stream = isinstance(mapping, t.Mapping) and "__source__" in mapping
+        if stream not in schemas and not is_new_stream:
+            # The SDK would ignore the map, and the run would load unmapped records.
+            close = difflib.get_close_matches(str(stream), sorted(schemas), n=1)
+            hint = f"did you mean '{close[0]}'?" if close else f"streams: {', '.join(schemas)}"
+            raise ConfigError(
+                "stream_maps",
+                f"'{stream}' is not a stream of tap-sequin (and has no __source__); {hint}",
+            )
         if not isinstance(mapping, t.Mapping):
             continue
         source = mapping.get("__source__") or stream

@@ -23,6 +23,7 @@ from .conftest import config_for, run_cli
         ({"syncs": {"name": "nme.upper()"}}, "unknown name 'nme'; did you mean 'name'?"),
         ({"syncs": {"__filter__": "helth_status != 'healthy'"}}, "did you mean 'health_status'"),
         ({"syncs": {"name": "name.upper("}}, "is not an expression"),
+        ({"sync": {"name": "name.upper()"}}, "'sync' is not a stream of tap-sequin"),
         # simpleeval offers no len(); the SDK would fail on the first record.
         ({"syncs": {"n": "len(collection_ids)"}}, "unknown name 'len'"),
     ],
@@ -32,7 +33,7 @@ def test_broken_map_is_refused_before_any_request(
 ) -> None:
     run = run_cli(config_for(sandbox, stream_maps=maps), tmp_path)
     assert run.status == 1
-    assert run.last_stderr_line.startswith("tap-sequin: error: setting 'stream_maps': syncs.")
+    assert run.last_stderr_line.startswith("tap-sequin: error: setting 'stream_maps': ")
     assert expected in run.last_stderr_line
     assert "Traceback" not in run.stderr
     assert sandbox.requests == []
@@ -108,3 +109,16 @@ def test_null_or_null_string_removes_a_column(
     assert run.status == 0, run.stderr[-2000:]
     assert all("metadata" not in r for r in run.records)
     assert "metadata" not in run.of_type("SCHEMA")[0]["schema"]["properties"]
+
+
+def test_a_new_stream_from_source_and_an_alias_pass_the_checks(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    maps = {
+        "syncs": {"__alias__": "sequin_syncs"},
+        "unhealthy": {"__source__": "syncs", "__filter__": "health_status != 'healthy'"},
+    }
+    run = run_cli(config_for(sandbox, stream_maps=maps), tmp_path)
+    assert run.status == 0, run.stderr[-2000:]
+    streams = {m["stream"] for m in run.of_type("RECORD")}
+    assert "sequin_syncs" in streams
