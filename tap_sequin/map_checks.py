@@ -25,7 +25,7 @@ SDK_NAMES = frozenset(
     | set(simpleeval.DEFAULT_NAMES)
     | {"md5", "sha256", "datetime", "bool", "json"}
 )
-# The SDK reads this string like null: remove the property (Meltano drops real nulls).
+# The SDK reads this string like null: remove the property (meltano.yml loses real nulls).
 NULL_STRING = "__NULL__"
 # Map keys whose values are names or lists, not expressions (singer_sdk.mapper).
 NOT_EXPRESSIONS = frozenset({"__source__", "__alias__", "__else__", "__key_properties__"})

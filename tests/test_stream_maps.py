@@ -104,7 +104,7 @@ def test_no_flattening_warning_by_default(sandbox: Sandbox, tmp_path: Path) -> N
 def test_null_or_null_string_removes_a_column(
     remove: str | None, sandbox: Sandbox, tmp_path: Path
 ) -> None:
-    # Meltano drops null values from object settings: "__NULL__" is the way through it.
+    # Meltano drops null values inside objects in meltano.yml: "__NULL__" survives it.
     run = run_cli(config_for(sandbox, stream_maps={"syncs": {"metadata": remove}}), tmp_path)
     assert run.status == 0, run.stderr[-2000:]
     assert all("metadata" not in r for r in run.records)

@@ -49,7 +49,7 @@ def test_readme_meltano_snippet_works_in_a_new_project(tmp_path: Path) -> None:
     installed = project.meltano("install", env=env, timeout=600)
     assert installed.returncode == 0, installed.stderr[-4000:]
     # The README's example: an object setting set through `meltano config set`
-    # ("__NULL__": Meltano drops null values from objects).
+    # ("__NULL__": Meltano drops null values inside objects it reads from meltano.yml).
     maps = '{"syncs": {"metadata": "__NULL__", "name_upper": "name.upper()"}}'
     done = project.meltano("config", "set", "tap-sequin", "stream_maps", maps, env=env)
     assert done.returncode == 0, done.stderr[-3000:]
