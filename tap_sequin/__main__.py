@@ -8,9 +8,12 @@ run, 1 for a failure, 128 + N when stopped by signal N.
 from __future__ import annotations
 
 import contextlib
+import json
+import logging
 import sys
+import traceback
 
-from singer_sdk.exceptions import ConfigValidationError
+from singer_sdk.exceptions import ConfigValidationError, MappingError
 
 from tap_sequin.errors import TapSequinError
 
@@ -22,16 +25,65 @@ def _fail(message: str, status: int) -> None:
     sys.exit(status)
 
 
+FILE_OPTIONS = ("--config", "--catalog", "--state")
+
+
+def _file_arguments(argv: list[str]) -> list[tuple[str, str]]:
+    """``(option, path)`` for every file given to --config, --catalog or --state."""
+    found = []
+    for i, arg in enumerate(argv):
+        option, sep, value = arg.partition("=")
+        if option in FILE_OPTIONS:
+            path = value if sep else (argv[i + 1] if i + 1 < len(argv) else "")
+            if path and not (option == "--config" and path == "ENV"):
+                found.append((option, path))
+    return found
+
+
+def _check_files(argv: list[str]) -> None:
+    # The SDK would end with a bare FileNotFoundError or JSONDecodeError, naming no file.
+    for option, path in _file_arguments(argv):
+        try:
+            with open(path, encoding="utf-8") as file:
+                json.load(file)
+        except OSError as exc:
+            _fail(f"{option} {path}: cannot be read ({exc.strerror or exc})", 1)
+        except ValueError as exc:
+            _fail(f"{option} {path}: is not JSON ({exc})", 1)
+
+
 def main() -> None:
     """Run the tap's CLI."""
     from tap_sequin.tap import TapSequin
 
+    _check_files(sys.argv[1:])
     try:
         TapSequin.cli()
     except TapSequinError as exc:
         _fail(str(exc), exc.exit_code)
     except ConfigValidationError as exc:
         _fail(f"invalid config: {'; '.join(exc.errors) or exc}", 1)
+    except MappingError as exc:
+        # Raised by the SDK's mapper while records flow (a map that fails on a value).
+        _fail(f"setting 'stream_maps': {exc}{_cause(exc)}", 1)
+    except Exception as exc:  # the last line must still say why
+        logging.getLogger("tap-sequin").debug("unexpected failure", exc_info=True)
+        if _raised_in_stream_map(exc):
+            _fail(f"setting 'stream_maps': an expression failed: {type(exc).__name__}: {exc}", 1)
+        _fail(f"unexpected {type(exc).__name__}: {exc}", 1)
+
+
+def _raised_in_stream_map(exc: BaseException) -> bool:
+    # The SDK lets any exception of an expression (int("abc")) out of its mapper unwrapped.
+    return any(
+        frame.filename.replace("\\", "/").endswith("singer_sdk/mapper.py")
+        for frame in traceback.extract_tb(exc.__traceback__)
+    )
+
+
+def _cause(exc: BaseException) -> str:
+    cause = exc.__cause__
+    return f" ({type(cause).__name__}: {cause})" if cause is not None else ""
 
 
 if __name__ == "__main__":

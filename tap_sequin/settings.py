@@ -33,6 +33,8 @@ class Settings:
     user_agent: str
     max_concurrent_requests: int
     max_requests_per_second: float | None
+    # Values the tap corrected rather than refused, one line each (logged as warnings).
+    corrections: tuple[str, ...] = ()
 
     @property
     def lists_every_sync(self) -> bool:
@@ -57,11 +59,13 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-def parse_base_url(value: object) -> str:
+def parse_base_url(value: object, corrections: list[str] | None = None) -> str:
     """Return the API root without a trailing slash, or refuse it.
 
     Plain ``http://`` is allowed only to a loopback host: anywhere else the token
-    would travel in clear text.
+    would travel in clear text. A root ending in ``/v1`` (as Sequin's docs write
+    URLs) would make every request go to ``/v1/v1/...``: the ``/v1`` is dropped and
+    a line saying so is appended to ``corrections``.
     """
     if not isinstance(value, str) or not value.strip():
         raise ConfigError("base_url", "must be a URL such as https://api.sequin.io")
@@ -80,6 +84,14 @@ def parse_base_url(value: object) -> str:
             "base_url",
             f"plain http:// to {parts.hostname} would send the token in clear text; use https://",
         )
+    if parts.path.rstrip("/").lower().endswith("/v1"):
+        fixed = url[: -len("/v1")]
+        if corrections is not None:
+            corrections.append(
+                f"setting 'base_url': {url!r} ends in /v1, which tap-sequin adds to every "
+                f"path itself; using {fixed!r}"
+            )
+        url = fixed
     return url
 
 
@@ -87,7 +99,8 @@ def _number(
     config: t.Mapping[str, t.Any], name: str, default: float | None, *, integer: bool = False
 ) -> float | None:
     value = config.get(name)
-    if value is None:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        # An empty variable (`TAP_SEQUIN_MAX_REQUESTS_PER_SECOND=` in .env) means unset.
         return default
     kind = "a whole number" if integer else "a number"
     if isinstance(value, str):
@@ -152,10 +165,11 @@ def parse_settings(config: t.Mapping[str, t.Any]) -> Settings:
     max_retries = int(t.cast(float, _number(config, "max_retries", 5, integer=True)))
     if max_retries < 0:
         raise ConfigError("max_retries", f"must be 0 or more, got {max_retries}")
+    corrections: list[str] = []
     return Settings(
         api_key=api_key.strip(),
         sync_ids=parse_sync_ids(config.get("sync_ids")),
-        base_url=parse_base_url(config.get("base_url") or DEFAULT_BASE_URL),
+        base_url=parse_base_url(config.get("base_url") or DEFAULT_BASE_URL, corrections),
         request_timeout=t.cast(float, _positive(config, "request_timeout", 30.0)),
         max_retries=max_retries,
         retry_backoff_seconds=t.cast(float, _positive(config, "retry_backoff_seconds", 1.0)),
@@ -164,4 +178,31 @@ def parse_settings(config: t.Mapping[str, t.Any]) -> Settings:
             t.cast(float, _positive(config, "max_concurrent_requests", 8, integer=True))
         ),
         max_requests_per_second=rps,
+        corrections=tuple(corrections),
     )
+
+
+def normalised_config(
+    config: t.Mapping[str, t.Any], settings: Settings, schema: t.Mapping[str, t.Any]
+) -> dict[str, t.Any]:
+    """``config`` with numeric text turned into numbers, and ``base_url`` as corrected.
+
+    ``schema`` is the tap's config JSON schema (the SDK's own settings included): every
+    ``integer`` or ``number`` setting given as text (a config file, ``--config ENV``,
+    Meltano's ``kind: string``) is parsed here, with a one-line ``ConfigError``, so the
+    SDK's JSON-schema check accepts what ``parse_settings`` accepted.
+    """
+    fixed = dict(config)
+    for name, prop in schema.get("properties", {}).items():
+        types = prop.get("type")
+        types = {types} if isinstance(types, str) else set(types or ())
+        value = fixed.get(name)
+        if isinstance(value, str) and types & {"integer", "number"}:
+            integer = "number" not in types
+            if hasattr(settings, name):
+                fixed[name] = getattr(settings, name)
+            else:
+                fixed[name] = _number(config, name, None, integer=integer)
+    if fixed.get("base_url"):
+        fixed["base_url"] = settings.base_url
+    return fixed

@@ -4,25 +4,38 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import difflib
 import os
 import signal
 import sys
 import threading
 import typing as t
 
+import click
 from singer_sdk import typing as th
+from singer_sdk.exceptions import MappingError
 from singer_sdk.helpers.capabilities import PluginCapabilities, TapCapabilities
 from singer_sdk.tap_base import Tap
 
+from tap_sequin import environment
+from tap_sequin.config_checks import (
+    environment_warnings,
+    refuse_schema_errors,
+    refuse_unknown_settings,
+)
 from tap_sequin.errors import ConfigError, Interrupted, OutputClosed, TapSequinError
+from tap_sequin.map_checks import check_stream_maps, flattening_warning
 from tap_sequin.output import BufferedSingerWriter
-from tap_sequin.settings import DEFAULT_BASE_URL, DEFAULT_USER_AGENT, Settings, parse_settings
+from tap_sequin.settings import (
+    DEFAULT_BASE_URL,
+    DEFAULT_USER_AGENT,
+    Settings,
+    normalised_config,
+    parse_settings,
+)
 
 if t.TYPE_CHECKING:
     from types import FrameType
 
-    import click
     from singer_sdk.streams import Stream
 
     from tap_sequin.credential_stream import CredentialsStream
@@ -137,6 +150,18 @@ class TapSequin(Tap):
         self._signal: tuple[int, str] | None = None
         self._settings: Settings | None = None
         self._sync_reading: SyncReading | None = None
+        # --config ENV: read here rather than by the SDK, which int()s integer settings
+        # (a traceback for "3.0") and ignores misspelt names without a word.
+        self._reads_environment = bool(kwargs.pop("parse_env_config", False))
+        if self._reads_environment:
+            config = dict(kwargs.get("config") or {})
+            from_environment = environment.read_environment(self._full_config_schema())
+            config.update(from_environment)
+            kwargs["config"] = config
+            self.logger.info(
+                "--config ENV: read %s from TAP_SEQUIN_* variables",
+                ", ".join(sorted(from_environment)) or "no setting",
+            )
         super().__init__(*args, **kwargs)
 
     # -- settings ---------------------------------------------------------------
@@ -148,24 +173,55 @@ class TapSequin(Tap):
             self._settings = parse_settings(self.config)
         return self._settings
 
+    @classmethod
+    def _full_config_schema(cls) -> dict[str, t.Any]:
+        """The config JSON schema with the SDK's built-in settings (stream maps, ...)."""
+        schema = copy.deepcopy(cls.config_jsonschema)
+        cls.append_builtin_config(schema)
+        return schema
+
     def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
         # Our checks first: one line per problem, and never the token's value
         # (the SDK's JSON-schema messages quote the offending value).
-        if raise_errors:
+        schema = self._full_config_schema()
+        if not raise_errors:  # --discover: numbers as text are still numbers, quietly
+            with contextlib.suppress(ConfigError):
+                settings = parse_settings(self.config)
+                self._config = normalised_config(self._config, settings, schema)
+            return super()._validate_config(raise_errors=False)
+        try:
             self._settings = parse_settings(self.config)
-            self._refuse_unknown_settings()
-        return super()._validate_config(raise_errors=raise_errors)
+        except ConfigError as exc:
+            unread = environment.unread_variables([exc.setting], self.config)
+            if unread and not self._reads_environment:
+                raise ConfigError(exc.setting, environment.unread_hint(unread)) from None
+            raise
+        for line in environment_warnings(
+            schema, self.config, reads_environment=self._reads_environment
+        ):
+            self.logger.warning(line)
+        refuse_unknown_settings(schema, self.config)
+        self._config = normalised_config(self._config, self._settings, schema)
+        for line in self._settings.corrections:
+            self.logger.warning(line)
+        refuse_schema_errors(schema, self._config)
+        return super()._validate_config(raise_errors=True)
 
-    def _refuse_unknown_settings(self) -> None:
-        # A typo such as "sync_id" would otherwise silently extract every sync.
-        schema = copy.deepcopy(self.config_jsonschema)
-        self.append_builtin_config(schema)
-        known = set(schema.get("properties", {}))
-        for key in self.config:
-            if key not in known and not key.startswith("_"):
-                close = difflib.get_close_matches(key, sorted(known), n=1)
-                hint = f"did you mean '{close[0]}'?" if close else "see tap-sequin --about"
-                raise ConfigError(key, f"is not a setting of tap-sequin; {hint}")
+    # -- stream maps and flattening ---------------------------------------------
+
+    def setup_mapper(self) -> None:
+        """Check ``stream_maps`` and flattening before any request, then set up the SDK's mapper."""
+        schemas = {stream.name: stream.schema for stream in self.streams.values()}
+        check_stream_maps(self.config.get("stream_maps"), schemas)
+        try:
+            super().setup_mapper()
+        except MappingError as exc:
+            raise ConfigError("stream_maps", str(exc)) from None
+        for name, maps in self.mapper.stream_maps.items():
+            for stream_map in maps:
+                warning = flattening_warning(name, schemas.get(name), stream_map)
+                if warning:
+                    self.logger.warning(warning)
 
     # -- streams ----------------------------------------------------------------
 
@@ -288,7 +344,28 @@ class TapSequin(Tap):
         if self._signal is not None:
             raise self.interruption()
 
-    # -- --test -----------------------------------------------------------------
+    # -- --test and --help -------------------------------------------------------
+
+    TEST_HELP = (
+        "Check the connection and stop: one request to the API (GET /v1/syncs, or the "
+        "first of sync_ids) with the configured token and base_url, a short timeout and "
+        "no retries; prints OK or FAILED with the cause (DNS, refused connection, TLS, "
+        "401/403 on api_key, 404 on the path) and exits 0 or 1. Writes no Singer "
+        "messages. --test=schema prints the SCHEMA message only."
+    )
+
+    @classmethod
+    def get_singer_command(cls) -> click.Command:
+        """The SDK's command, with ``--test`` described as it works here."""
+        command = super().get_singer_command()
+        for param in command.params:
+            if param.name == "test" and isinstance(param, click.Option):
+                param.help = cls.TEST_HELP
+        command.help = (
+            "Extract Sequin syncs as Singer messages. Settings come from --config FILE "
+            "and, with --config ENV, from TAP_SEQUIN_* variables (see --about)."
+        )
+        return command
 
     @classmethod
     def cb_test(cls, ctx: click.Context, param: click.Option, value: str) -> None:

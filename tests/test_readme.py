@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 from .conftest import REPO
 
@@ -27,3 +29,25 @@ def test_every_test_the_failure_table_cites_exists() -> None:
         source = (REPO / "tests" / path).read_text()
         if name:
             assert f"def {name}(" in source, f"{path}::{name} is cited but does not exist"
+
+
+def readme_block(marker: str) -> str:
+    """The fenced code block between ``<!-- marker:start -->`` and ``<!-- marker:end -->``."""
+    readme = (REPO / "README.md").read_text()
+    section = readme.split(f"<!-- {marker}:start -->", 1)[1].split(f"<!-- {marker}:end -->")[0]
+    return section.split("```", 2)[1].split("\n", 1)[1]
+
+
+def test_try_it_by_hand_runs_as_written(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TAP_SEQUIN_")}
+    done = subprocess.run(
+        ["bash", "-c", readme_block("try-it")],
+        cwd=REPO,
+        env={**env, "TMPDIR": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.splitlines() == ["5", '"health_status":"error"']

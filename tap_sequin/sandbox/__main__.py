@@ -2,6 +2,7 @@
 
 The first line on stdout is the base URL, printed once the socket listens; a one-line
 summary (requests, peak in-flight, server CPU per request) goes to stderr at exit.
+Bad flags exit 2 with argparse's one-line message.
 """
 
 from __future__ import annotations
@@ -11,22 +12,76 @@ import asyncio
 import os
 import signal
 import sys
+import textwrap
 import time
+import typing as t
 from typing import IO
 
+from tap_sequin.sandbox.admin import ROUTES
 from tap_sequin.sandbox.data import generate_syncs
 from tap_sequin.sandbox.faults import Faults, parse_rule
 from tap_sequin.sandbox.server import SandboxServer
 
+USAGE_NOTES = """\
+output:
+  The first line on stdout is the base URL (http://127.0.0.1:PORT), printed once the
+  sandbox listens: point the tap at it with base_url and --token's value as api_key.
+  The sandbox serves GET/PATCH/DELETE /v1/syncs/{id} and GET/POST /v1/syncs, like
+  Sequin's v1 API, and runs until SIGTERM or SIGINT (Ctrl-C); then one summary line
+  goes to stderr.
+
+admin routes (no token; never faulted, delayed or logged):
+"""
+
+
+def _at_least(minimum: float, kind: type[float] | type[int]) -> t.Callable[[str], float]:
+    def parse(text: str) -> float:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"{text!r} is not a{'n integer' if kind is int else ' number'}"
+            ) from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be {minimum} or more, got {text}")
+        return value
+
+    return parse
+
+
+def _share(text: str) -> float:
+    value = _at_least(0, float)(text)
+    if value > 1:
+        raise argparse.ArgumentTypeError(f"is a share of requests, from 0 to 1, got {text}")
+    return value
+
+
+def _port(text: str) -> int:
+    value = int(_at_least(0, int)(text))
+    if value > 65535:
+        raise argparse.ArgumentTypeError(f"must be 0 (any free port) to 65535, got {text}")
+    return value
+
 
 def build_parser() -> argparse.ArgumentParser:
     """The command line, flag for flag with `Sandbox` and `Faults`."""
+    routes = "\n".join(
+        "  "
+        + route
+        + "\n"
+        + textwrap.fill(effect, 88, initial_indent=" " * 6, subsequent_indent=" " * 6)
+        for route, effect in ROUTES
+    )
     parser = argparse.ArgumentParser(
-        prog="tap-sequin-sandbox", description="A local Sequin v1 API for tests and demos."
+        prog="tap-sequin-sandbox",
+        description="A local Sequin v1 API for tests and demos, on 127.0.0.1.",
+        formatter_class=_Formatter,
+        epilog=USAGE_NOTES + routes,
     )
     add = parser.add_argument
-    add("--port", type=int, default=0, help="port on 127.0.0.1 (0: any free port)")
-    add("--syncs", type=int, default=50, help="how many seeded syncs to serve")
+    count, number = _at_least(0, int), _at_least(0, float)
+    add("--port", type=_port, default=0, help="port on 127.0.0.1 (0: any free port)")
+    add("--syncs", type=count, default=50, help="how many seeded syncs to serve")
     add("--seed", type=int, default=1, help="seed of the data set and of the faults")
     add(
         "--run",
@@ -35,18 +90,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="serve the syncs' health as in this run (some syncs change health between runs)",
     )
     add("--token", default="sandbox-token", help="the API token clients must send")
-    add("--latency-ms", type=float, default=0.0, help="delay added to every API request")
-    add("--rate-429", type=float, default=0.0, help="share of requests answered 429")
-    add("--retry-after", type=int, default=1, help="Retry-After seconds on 429s")
+    add("--latency-ms", type=number, default=0.0, help="delay added to every API request")
+    add("--rate-429", type=_share, default=0.0, help="share of requests answered 429")
+    add("--retry-after", type=count, default=1, help="Retry-After seconds on 429s")
     add("--retry-after-date", action="store_true", help="send Retry-After as an HTTP-date")
-    add("--rate-5xx", type=float, default=0.0, help="share answered 500/502/503/504")
-    add("--rate-drop", type=float, default=0.0, help="share dropped without an answer")
-    add("--rate-cut", type=float, default=0.0, help="share with a cut-off body")
-    add("--rate-html", type=float, default=0.0, help="share answered by a 502 HTML page")
-    add("--rate-html-200", type=float, default=0.0, help="share answered by a 200 HTML page")
-    add("--rate-empty", type=float, default=0.0, help="share answered by an empty 200")
-    add("--rate-slow", type=float, default=0.0, help="share answered after --slow-ms")
-    add("--slow-ms", type=float, default=5000.0, help="delay of slow answers")
+    add("--rate-5xx", type=_share, default=0.0, help="share answered 500/502/503/504")
+    add("--rate-drop", type=_share, default=0.0, help="share dropped without an answer")
+    add("--rate-cut", type=_share, default=0.0, help="share with a cut-off body")
+    add("--rate-html", type=_share, default=0.0, help="share answered by a 502 HTML page")
+    add("--rate-html-200", type=_share, default=0.0, help="share answered by a 200 HTML page")
+    add("--rate-empty", type=_share, default=0.0, help="share answered by an empty 200")
+    add("--rate-slow", type=_share, default=0.0, help="share answered after --slow-ms")
+    add("--slow-ms", type=number, default=5000.0, help="delay of slow answers")
     add("--not-found", nargs="+", default=[], metavar="ID", help="sync ids answering 404")
     add(
         "--rule",
@@ -58,6 +113,10 @@ def build_parser() -> argparse.ArgumentParser:
     add("--revoked", action="store_true", help="answer 401 to every API request")
     add("--log", metavar="FILE", help="write one JSON line per request to FILE")
     return parser
+
+
+class _Formatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    """Defaults shown after each flag; the epilog (output, admin routes) kept as written."""
 
 
 def faults_from_args(args: argparse.Namespace) -> Faults:

@@ -1,16 +1,9 @@
-"""Routes under `/_sandbox/` that let another process drive a running sandbox.
+"""Routes under `/_sandbox/` that let another process (or a person with curl) drive a
+running sandbox: change a sync's health or fields, delete one, inject faults.
 
 No token is needed (the sandbox listens on loopback only), and these requests are never
-faulted, delayed or recorded in the request log.
-
-| route | effect |
-| --- | --- |
-| `GET /_sandbox/log` | `{"data": [record, ...]}` |
-| `DELETE /_sandbox/log` | clear the log and the peaks |
-| `GET /_sandbox/stats` | counters (peak in-flight, server CPU seconds, ...) |
-| `GET /_sandbox/faults` / `POST /_sandbox/faults` | read / replace the faults (JSON) |
-| `POST /_sandbox/token` | `{"token": "new"}` sets the token, `{"token": null}` revokes it |
-| `POST /_sandbox/latency` | `{"latency_ms": 20}` |
+faulted, delayed or recorded in the request log. `ROUTES` lists them; `tap-sequin-sandbox
+--help` prints that list.
 """
 
 from __future__ import annotations
@@ -20,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from tap_sequin.sandbox.api import Reply, summary
 from tap_sequin.sandbox.faults import Faults
-from tap_sequin.sandbox.store import to_json
+from tap_sequin.sandbox.store import UnknownSync, to_json
 from tap_sequin.sandbox.wire import Head
 
 if TYPE_CHECKING:
@@ -28,12 +21,35 @@ if TYPE_CHECKING:
 
 PREFIX = "/_sandbox/"
 
+ROUTES: tuple[tuple[str, str], ...] = (
+    (
+        "PATCH /_sandbox/syncs/{id}",
+        'change a sync: {"health_status": "error"} sets health.status (updated_at stays, '
+        'as Sequin computes health); other keys replace fields ({"name": "x", "created_at": '
+        '"2023-11-05 05:30:00"}; updated_at moves unless given). Answers the sync.',
+    ),
+    ("DELETE /_sandbox/syncs/{id}", "delete a sync, as DELETE /v1/syncs/{id} does"),
+    ("GET /_sandbox/faults", "the faults in force (JSON)"),
+    (
+        "POST /_sandbox/faults",
+        'replace them: {"rate_429": 0.1, "rules": [{"path": "/v1/syncs", "kind": "503", '
+        '"times": 2}]}; {} heals the API',
+    ),
+    ("POST /_sandbox/token", '{"token": "new"} sets the token, {"token": null} revokes it'),
+    ("POST /_sandbox/latency", '{"latency_ms": 20} delays every API request'),
+    ("GET /_sandbox/log", 'the request log: {"data": [record, ...]}'),
+    ("DELETE /_sandbox/log", "clear the log and the peak counters"),
+    ("GET /_sandbox/stats", "counters (requests, peak in-flight, server CPU seconds, ...)"),
+)
+
 
 def handle(server: SandboxServer, head: Head, body: bytes) -> Reply:
     """Answer one admin request."""
     route = (head.method, head.path[len(PREFIX) :].rstrip("/"))
     try:
         payload: Any = json.loads(body) if body else {}
+        if route[1].startswith("syncs/") and route[1].count("/") == 1:
+            return _sync_route(server, head.method, route[1][len("syncs/") :], payload)
         if route == ("GET", "log"):
             return Reply(200, to_json({"data": [r.to_dict() for r in server.log.records]}))
         if route == ("DELETE", "log"):
@@ -56,3 +72,21 @@ def handle(server: SandboxServer, head: Head, body: bytes) -> Reply:
     except (ValueError, TypeError, KeyError, AttributeError) as error:
         return summary(400, f"Bad admin request: {error}")
     return summary(404, "Not found")
+
+
+def _sync_route(server: SandboxServer, method: str, sync_id: str, payload: Any) -> Reply:
+    try:
+        if method == "DELETE":
+            server.store.delete(sync_id)
+            return Reply(200, to_json({"id": sync_id, "deleted": True}))
+        if method == "PATCH":
+            if not isinstance(payload, dict):
+                return summary(400, "Bad admin request: the body must be a JSON object")
+            fields = dict(payload)
+            health = fields.pop("health", None) or {}
+            if "health_status" in fields:
+                health = {**health, "status": fields.pop("health_status")}
+            return Reply(200, to_json(server.store.update(sync_id, fields, health or None)))
+    except UnknownSync:
+        return summary(404, f"Sync {sync_id} not found")
+    return summary(405, "Method not allowed")

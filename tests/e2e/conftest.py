@@ -14,6 +14,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator
@@ -29,8 +30,11 @@ VENV_BIN = Path(sys.executable).parent
 MELTANO = VENV_BIN / "meltano"
 # What a meltano project needs; no .env/.secrets/.meltano from the developer's tree.
 PROJECT_FILES = ("meltano.yml", "pyproject.toml", "uv.lock", "README.md", "LICENSE")
-PROJECT_DIRS = ("tap_sequin", "scripts")
-RUN_COMMAND = ("run", "tap-sequin", "target-postgres", "sequin-sql:timestamptz")
+PROJECT_DIRS = ("tap_sequin", "scripts", "sql")
+# The README's main command runs this job (meltano.yml: tap-sequin target-postgres
+# sequin-sql:timestamptz).
+JOB = "sequin-to-postgres"
+RUN_COMMAND = ("run", JOB)
 _PROJECTS: list[MeltanoProject] = []
 
 
@@ -87,24 +91,29 @@ class MeltanoProject:
 
 
 @pytest.fixture(scope="session")
-def meltano_project(tmp_path_factory: pytest.TempPathFactory) -> MeltanoProject:
+def meltano_project() -> Iterator[MeltanoProject]:
     """A copy of the project with its plugins installed (once per session)."""
     if not MELTANO.exists():
         pytest.skip(f"meltano is not installed in {VENV_BIN} (uv sync --all-groups)")
-    root = tmp_path_factory.mktemp("meltano-project")
+    # Not under pytest's basetemp: every pytest session on the machine resets that to
+    # mode 0700, which would cut off a PostgreSQL server running there as `nobody`
+    # (scripts/run's embedded server) from its own files mid-test.
+    root = Path(tempfile.mkdtemp(prefix="tap-sequin-meltano-project-"))
     for name in PROJECT_FILES:
         if (REPO / name).exists():
             shutil.copy2(REPO / name, root / name)
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
     for name in PROJECT_DIRS:
-        shutil.copytree(REPO / name, root / name, ignore=ignore)
+        if (REPO / name).exists():
+            shutil.copytree(REPO / name, root / name, ignore=ignore)
     project = MeltanoProject(root)
     started = time.monotonic()
     proc = project.meltano("install", env=clean_env(), timeout=600)
     project.install_seconds = time.monotonic() - started
     _PROJECTS.append(project)
     assert proc.returncode == 0, f"meltano install failed:\n{proc.stdout}\n{proc.stderr}"
-    return project
+    yield project
+    shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
@@ -134,30 +143,35 @@ class Pipeline:
 
     def env(self) -> dict[str, str]:
         return clean_env(
-            TAP_SEQUIN_API_KEY=self.token,
-            TAP_SEQUIN_BASE_URL=self.sandbox.url,
-            TAP_SEQUIN_MAX_RETRIES="1",
-            **self.pg.target_env(),
-            TARGET_POSTGRES_DEFAULT_TARGET_SCHEMA=self.schema,
-            MELTANO_RUN_STATE_ID_SUFFIX=self.schema,
-            **self.extra_env,
+            **{
+                "TAP_SEQUIN_API_KEY": self.token,
+                "TAP_SEQUIN_BASE_URL": self.sandbox.url,
+                "TAP_SEQUIN_MAX_RETRIES": "1",
+                **self.pg.target_env(),
+                "TARGET_POSTGRES_DEFAULT_TARGET_SCHEMA": self.schema,
+                "MELTANO_RUN_STATE_ID_SUFFIX": self.schema,
+                **self.extra_env,
+            }
         )
 
-    def run(self) -> subprocess.CompletedProcess[str]:
-        proc = self.project.meltano(*RUN_COMMAND, env=self.env())
+    def run(self, *command: str) -> subprocess.CompletedProcess[str]:
+        """``meltano`` with ``command`` (default: the main job) and this pipeline's env."""
+        proc = self.project.meltano(*(command or RUN_COMMAND), env=self.env())
         self.logs += [proc.stdout, proc.stderr]
         return proc
 
-    def run_ok(self) -> subprocess.CompletedProcess[str]:
-        proc = self.run()
+    def run_ok(self, *command: str) -> subprocess.CompletedProcess[str]:
+        proc = self.run(*command)
         assert proc.returncode == 0, f"meltano run failed:\n{proc.stderr[-6000:]}"
         return proc
 
     def query(self, sql: str, params: Any = None) -> list[tuple[Any, ...]]:
+        """Rows of ``sql`` in this pipeline's schema, read in a UTC session."""
         import psycopg
 
         with psycopg.connect(self.pg.conninfo) as conn:
             conn.execute(f'SET search_path TO "{self.schema}"')
+            conn.execute("SET timezone = 'UTC'")
             return conn.execute(sql, params).fetchall()
 
 

@@ -53,8 +53,9 @@ def secrets_example_vars() -> set[str]:
 JSON_TO_MELTANO_KIND = {
     "string": {"string", "password", "options"},
     "integer": {"integer"},
-    # integer, not decimal: Meltano 4.4.1 crashes on env vars of decimal settings.
-    "number": {"integer"},
+    # string, not decimal: Meltano 4.4.1 crashes on env values of decimal settings,
+    # and `integer` refuses fractions; the tap parses numeric text.
+    "number": {"string"},
     "boolean": {"boolean"},
     "array": {"array"},
     "object": {"object"},
@@ -114,3 +115,22 @@ def test_target_postgres_soft_delete_config(meltano_yml: dict[str, Any]) -> None
     assert {"host", "port", "user", "password", "database", "sqlalchemy_url"} <= names
     sensitive = {s["name"] for s in target["settings"] if s.get("sensitive")}
     assert {"password", "sqlalchemy_url"} <= sensitive
+
+
+def test_ci_runs_the_readme_test_command_on_every_supported_python() -> None:
+    workflow = yaml.safe_load((REPO / ".github" / "workflows" / "ci.yml").read_text())
+    (job,) = workflow["jobs"].values()
+    versions = job["strategy"]["matrix"]["python-version"]
+    pyproject = (REPO / "pyproject.toml").read_text()  # no tomllib on Python 3.10
+    declared = re.findall(r'"Programming Language :: Python :: (3\.\d+)"', pyproject)
+    assert versions == declared
+    assert any(step.get("run") == "bash .ci/run" for step in job["steps"])
+    assert "exec bash scripts/test" in (REPO / ".ci" / "run").read_text()
+    assert "bash scripts/test" in (REPO / "README.md").read_text()
+
+
+def test_readme_scheduling_block_is_meltano_yml_own(meltano_yml: dict[str, Any]) -> None:
+    readme = (REPO / "README.md").read_text()
+    section = readme.split("## Scheduling", 1)[1].split("\n## ", 1)[0]
+    block = yaml.safe_load(section.split("```yaml", 1)[1].split("```", 1)[0])
+    assert block == {"jobs": meltano_yml["jobs"], "schedules": meltano_yml["schedules"]}

@@ -82,3 +82,57 @@ def test_cli_start_prints_target_env_and_stop(tmp_path: Path) -> None:
         check=False,
     )
     assert status.returncode != 0
+
+
+def test_library_example_in_the_docstring_runs_as_written() -> None:
+    doc = (REPO / "scripts" / "local_postgres.py").read_text().split('"""')[1]
+    code = "\n".join(line[4:] for line in doc.splitlines() if line.startswith("    "))
+    assert "LocalPostgres()" in code
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120,
+        check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "'host': '127.0.0.1'" in done.stdout
+
+
+def test_report_prints_the_summary_then_each_report_query_in_name_order(
+    tmp_path: Path,
+) -> None:
+    import io
+
+    import psycopg
+
+    queries = tmp_path / "report"
+    queries.mkdir()
+    (queries / "20_second.sql").write_text(
+        "-- Syncs by name\nSELECT name, count(*) AS n FROM syncs GROUP BY name ORDER BY name;\n"
+    )
+    (queries / "10_first.sql").write_text("-- Unhealthy now\nSELECT id FROM syncs WHERE false;\n")
+    with helper.LocalPostgres() as pg:
+        with psycopg.connect(pg.conninfo, autocommit=True) as conn:
+            conn.execute(
+                "CREATE SCHEMA s; CREATE TABLE s.syncs (id text, name text, provider text, "
+                "health_status text, _sdc_deleted_at timestamptz);"
+                "INSERT INTO s.syncs VALUES ('a', 'x', 'stripe', 'healthy', NULL), "
+                "('b', 'x', 'github', 'error', NULL), ('c', 'y', 'github', 'error', now())"
+            )
+        out = io.StringIO()
+        helper.report(pg.conninfo, "s", out, directory=queries)
+    lines = out.getvalue().splitlines()
+    assert lines[:4] == [
+        "health_status  provider  syncs",
+        "error          github        1",
+        "healthy        stripe        1",
+        "2 live syncs in s.syncs, 1 soft-deleted",
+    ]
+    assert lines[4:] == [
+        "",
+        "Unhealthy now:",
+        "id",
+        "",
+        "Syncs by name:",
+        "name  n",
+        "x     2",
+        "y     1",
+    ]

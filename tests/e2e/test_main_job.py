@@ -1,0 +1,55 @@
+"""The README's main command, `bash scripts/run`, on its embedded defaults, and the one
+command the README gives to query the database it filled.
+
+Runs in the session's copy of the project (scripts/run makes that copy's own .venv from
+uv's cache; uv itself is the checkout's .tools/).
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+
+import pytest
+
+from .conftest import REPO, MeltanoProject, clean_env, load_postgres_helper
+
+pytestmark = pytest.mark.e2e
+
+README = (REPO / "README.md").read_text()
+
+
+def test_scripts_run_then_the_readme_sql_command_reads_its_data(
+    meltano_project: MeltanoProject,
+) -> None:
+    root = meltano_project.root
+    if not (root / ".tools").exists():
+        (root / ".tools").symlink_to(REPO / ".tools")
+    env = clean_env(PYTHON=getattr(sys, "_base_executable", sys.executable))
+    env.pop("VIRTUAL_ENV", None)
+    run = subprocess.run(
+        ["bash", "scripts/run"], cwd=root, env=env, capture_output=True, text=True,
+        timeout=900, check=False,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-5000:]
+    assert "25 live syncs in sequin.syncs" in run.stdout
+    assert "meltano run sequin-to-postgres" in run.stderr
+
+    # The folder the README names holds the cluster, and the server is stopped.
+    assert "`.meltano/postgres/data`" in README
+    data = root / ".meltano" / "postgres" / "data"
+    assert (data / "PG_VERSION").exists()
+    assert not load_postgres_helper().LocalPostgres(data).is_running()
+
+    # The README's one-query command, verbatim.
+    (command,) = re.findall(
+        r"^(\.venv/bin/python scripts/postgres\.py sql -c .*?)\s+#", README, re.M
+    )
+    query = subprocess.run(
+        ["bash", "-c", command], cwd=root, env=env, capture_output=True, text=True,
+        timeout=300, check=False,
+    )  # fmt: skip
+    assert query.returncode == 0, query.stderr[-3000:]
+    assert [line.strip() for line in query.stdout.splitlines()][:3] == ["count", "-------", "25"]
+    assert not load_postgres_helper().LocalPostgres(data).is_running(), "left as it found it"

@@ -1,0 +1,115 @@
+"""`tap-sequin-sandbox` as a user meets it: --help, flag checks, its URL line, admin routes."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import urllib.request
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tap_sequin.sandbox.admin import ROUTES
+from tap_sequin.sandbox.data import EXAMPLE_SYNC_ID
+
+from .conftest import REPO
+
+SANDBOX = [sys.executable, "-m", "tap_sequin.sandbox"]
+
+
+def sandbox_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*SANDBOX, *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env={**os.environ, "COLUMNS": "200"},
+    )
+
+
+def test_help_shows_defaults_the_url_line_and_every_admin_route() -> None:
+    done = sandbox_cli("--help")
+    assert done.returncode == 0
+    text = done.stdout
+    assert "(default: 50)" in text  # --syncs
+    assert "(default: sandbox-token)" in text  # --token
+    assert "(default: 0)" in text  # --port
+    assert "The first line on stdout is the base URL" in text
+    for route, _ in ROUTES:
+        assert route in text
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--syncs", "-5"], "argument --syncs: must be 0 or more, got -5"),
+        (["--syncs", "many"], "argument --syncs: 'many' is not an integer"),
+        (["--port", "70000"], "argument --port: must be 0 (any free port) to 65535"),
+        (["--rate-429", "1.5"], "argument --rate-429: is a share of requests, from 0 to 1"),
+        (["--latency-ms", "-1"], "argument --latency-ms: must be 0 or more"),
+        (["--rule", "nonsense"], "is not PATH=KIND[*TIMES]"),
+    ],
+)
+def test_bad_flags_exit_2_with_one_line(args: list[str], message: str) -> None:
+    done = sandbox_cli(*args)
+    assert done.returncode == 2
+    assert message in done.stderr.strip().splitlines()[-1]
+
+
+@pytest.fixture
+def running() -> Iterator[str]:
+    proc = subprocess.Popen(
+        [*SANDBOX, "--syncs", "3", "--token", "t0k"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        url = proc.stdout.readline().strip()
+        yield url
+    finally:
+        proc.terminate()
+        proc.communicate(timeout=30)
+
+
+def call(method: str, url: str, body: object = None, token: str | None = None) -> Any:
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(url, data=data, method=method)
+    if token:
+        request.add_header("Authorization", f"Bearer {token}")
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.loads(response.read())
+
+
+def test_first_line_is_the_url_and_admin_routes_change_health(running: str) -> None:
+    assert running.startswith("http://127.0.0.1:")
+    sync_url = f"{running}/v1/syncs/{EXAMPLE_SYNC_ID}"
+    before = call("GET", sync_url, token="t0k")
+    changed = call(
+        "PATCH", f"{running}/_sandbox/syncs/{EXAMPLE_SYNC_ID}", {"health_status": "error"}
+    )
+    after = call("GET", sync_url, token="t0k")
+    assert after["health"]["status"] == "error" == changed["health"]["status"]
+    assert after["updated_at"] == before["updated_at"], "health is no edit of the sync"
+
+    call(
+        "PATCH",
+        f"{running}/_sandbox/syncs/{EXAMPLE_SYNC_ID}",
+        {"created_at": "2023-11-05 05:30:00"},
+    )
+    assert call("GET", sync_url, token="t0k")["created_at"] == "2023-11-05 05:30:00"
+
+    call("DELETE", f"{running}/_sandbox/syncs/{EXAMPLE_SYNC_ID}")
+    listed = call("GET", f"{running}/v1/syncs", token="t0k")
+    assert EXAMPLE_SYNC_ID not in [s["id"] for s in listed["data"]]
+
+
+def test_readme_lists_every_admin_route() -> None:
+    readme = (REPO / "README.md").read_text()
+    for route, _ in ROUTES:
+        assert f"`{route}`" in readme, route
