@@ -140,7 +140,12 @@ def test_base_url_ending_in_v1_is_corrected_with_a_line(sandbox: Sandbox, tmp_pa
     run = run_cli(config, tmp_path, env=env_only())
     assert run.status == 0, run.stderr[-2000:]
     assert run.ids == chosen
-    assert sorted(r.path for r in sandbox.requests) == sorted(f"/v1/syncs/{i}" for i in chosen)
+    # Every request went to the corrected root: /v1/..., never /v1/v1/...
+    paths = sorted(r.path for r in sandbox.requests)
+    assert [p for p in paths if p.startswith("/v1/syncs")] == sorted(
+        f"/v1/syncs/{i}" for i in chosen
+    )
+    assert all(not p.startswith("/v1/v1") for p in paths), paths
     line = next(line for line in run.stderr.splitlines() if "base_url" in line)
     assert "ends in /v1" in line
     assert f"using '{sandbox.url}'" in line
