@@ -238,6 +238,7 @@ class SequinClient:
             f"gave up after {attempts} attempt{'s' if attempts != 1 else ''}, last: {last}; "
             "Sequin or the network is failing: check base_url, or raise "
             "max_retries/request_timeout",
+            last=last,
         )
 
     def _attempt(self, endpoint: _Endpoint) -> tuple[requests.Response, bytes]:

@@ -22,7 +22,7 @@ import trustme
 from tap_sequin.errors import SequinAPIError
 from tap_sequin.sandbox import generate_syncs
 
-from .conftest import TOKEN, run_in_process
+from .conftest import TOKEN, run_cli, run_in_process
 
 _TRUST = ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "SSL_CERT_FILE", "SSL_CERT_DIR")
 _PROXIES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY")
@@ -250,3 +250,18 @@ def test_a_proxy_that_wants_credentials_it_did_not_get_is_named(
     assert "407" in str(caught.value)
     assert "HTTPS_PROXY" in str(caught.value)
     assert len(connect_proxy.authorizations) == 1  # not retried: it will not get better
+
+
+def test_connection_check_names_an_untrusted_certificate(
+    https_server: tuple[str, str, type[_Syncs]], monkeypatch: pytest.MonkeyPatch, tmp_path: t.Any
+) -> None:
+    url, _, _ = https_server
+    _clear(monkeypatch)
+
+    run = run_cli({"api_key": TOKEN, "base_url": url}, tmp_path, "--test")
+
+    assert run.status == 1
+    assert run.stdout.startswith("FAILED:")
+    assert "TLS" in run.stdout
+    assert "certificate" in run.stdout
+    assert "REQUESTS_CA_BUNDLE" in run.stdout
