@@ -11,14 +11,15 @@ import http.client
 import http.server
 import threading
 import typing as t
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 
 from tap_sequin.errors import SequinAPIError
-from tap_sequin.sandbox import Sandbox
+from tap_sequin.sandbox import Faults, Rule, Sandbox
 
-from .conftest import TOKEN, config_for, run_in_process
+from .conftest import TOKEN, config_for, run_cli, run_in_process
 
 
 class _ForwardProxy(http.server.BaseHTTPRequestHandler):
@@ -146,3 +147,34 @@ def test_a_proxy_demanding_credentials_is_a_clear_error_not_retried(
     assert "HTTP 407" in str(caught.value)
     assert "HTTP_PROXY" in str(caught.value)
     assert len(handler.authorizations) == 1
+
+
+def test_debug_logs_carry_neither_the_token_nor_the_proxy_password(
+    sandbox: Sandbox,
+    proxy: tuple[str, type[_ForwardProxy]],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    proxy_url, handler = proxy
+    handler.credentials = "proxyuser:s3cret-proxy-pass"
+    _clear_proxy_env(monkeypatch)
+    env = {
+        "HTTP_PROXY": proxy_url.replace("://", "://proxyuser:s3cret-proxy-pass@"),
+        "LOGLEVEL": "DEBUG",
+        "TAP_SEQUIN_LOGLEVEL": "DEBUG",
+    }
+    ids = sandbox.sync_ids[:3]
+    # One 503 on the way, so retry warnings are logged too.
+    sandbox.set_faults(Faults(rules=(Rule(f"/v1/syncs/{ids[0]}", "503", times=1),)))
+
+    run = run_cli(config_for(sandbox, sync_ids=ids), tmp_path, env=env)
+
+    assert run.status == 0
+    assert run.ids == ids
+    # The check means something: urllib3's and the client's own lines are there.
+    assert "urllib3.connectionpool" in run.stderr
+    assert f"/v1/syncs/{ids[0]}" in run.stderr
+    assert "http_request_duration" in run.stderr
+    assert "through the proxy 127.0.0.1" in run.stderr
+    for secret in (TOKEN, "s3cret-proxy-pass", "cHJveHl1c2VyOnMzY3JldC1wcm94eS1wYXNz"):
+        assert secret not in run.stdout + run.stderr
