@@ -65,10 +65,12 @@ class Attempt:
                 return
             self.ended_by = reason
             sock = self.connection.sock if self.connection is not None else None
+        # Through an https:// proxy the connection's socket is urllib3's TLS-in-TLS wrapper;
+        # the TCP socket is beneath it. TLS sockets too are shut down beneath the TLS layer.
+        sock = getattr(sock, "socket", sock)
         if sock is not None:
-            # TLS sockets too: shut the TCP socket itself down, beneath the TLS layer.
             with contextlib.suppress(OSError, TypeError):
-                socket.socket.shutdown(t.cast(socket.socket, sock), socket.SHUT_RDWR)
+                socket.socket.shutdown(sock, socket.SHUT_RDWR)
 
     def finish(self) -> None:
         """The attempt is over: its connection may now serve another attempt."""
