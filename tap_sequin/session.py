@@ -7,8 +7,9 @@ headers and body, redirects included) a deadline of ``request_timeout``, and end
 early when the run is being stopped (a signal, or a fatal error elsewhere). It ends an
 attempt by shutting its socket down, which wakes the worker blocked in ``recv`` at once;
 closing would not (and ``close`` on a socket another thread is reading can block). The
-socket is found through urllib3's documented extension point: the pools' ``ConnectionCls``
-register each connection with the attempt of the thread that uses it.
+socket is found through urllib3's extension points (a pool manager's
+``pool_classes_by_scheme``, a pool's ``ConnectionCls``): each connection registers itself
+with the attempt of the thread that uses it. Nothing here reads or writes HTTP.
 
 One session is shared by the worker threads, its adapter's pool sized to
 ``max_concurrent_requests``. Measured side by side (``benchmarks/http_sessions.py``, 8

@@ -1,4 +1,6 @@
-"""Every row of the README's failure table, on the wire against the sandbox."""
+"""The README's failure table on the wire, against the sandbox and small loopback servers.
+
+(How each answer is judged is unit-tested with requests-mock in test_judging.)"""
 
 from __future__ import annotations
 
