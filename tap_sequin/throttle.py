@@ -5,9 +5,9 @@ Two rules, both global to the run:
 * ``max_requests_per_second``: no rolling one-second window holds more request
   starts than the cap (a sliding log of start times, so bursts cannot cross a
   window boundary the way a fixed-window counter lets them).
-* a 429 pauses *every* worker until the server's ``Retry-After`` has passed,
-  not only the request that received it: the limit is the account's, not the
-  request's.
+* a 429, or any answer with ``Retry-After`` (a 503 in a maintenance window),
+  pauses *every* worker until the wait has passed, not only the request that
+  received it: the limit is the account's, the outage the service's.
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ class Throttle:
             self._starts = collections.deque(maxlen=capacity)
 
     def pause(self, seconds: float) -> None:
-        """Hold back every attempt for ``seconds`` from now (a 429 answered)."""
+        """Hold back every attempt for ``seconds`` from now (a 429, or a Retry-After)."""
         with self._lock:
             self._paused_until = max(self._paused_until, time.monotonic() + seconds)
 
