@@ -90,7 +90,8 @@ def test_requests_go_through_the_proxy_in_the_environment(
 
     assert run.ids == sandbox.sync_ids[:3]
     # Concurrent workers: any order on the wire, records still in order.
-    assert sorted(handler.relayed) == sorted(f"{sandbox.url}/v1/syncs/{i}" for i in run.ids)
+    syncs = [url for url in handler.relayed if "/v1/syncs/" in url]
+    assert sorted(syncs) == sorted(f"{sandbox.url}/v1/syncs/{i}" for i in run.ids)
     assert TOKEN not in "".join(handler.relayed)
 
 
@@ -126,9 +127,12 @@ def test_proxy_credentials_in_the_url_reach_the_proxy_and_only_the_proxy(
 
     assert run.ids == sandbox.sync_ids[:3]
     expected = "Basic " + base64.b64encode(b"proxyuser:s3cret-proxy-pass").decode()
-    assert handler.authorizations == [expected] * 3
+    assert handler.authorizations
+    assert set(handler.authorizations) == {expected}
     # Exactly one request per id: none was refused (407) and repeated.
-    assert len(sandbox.requests) == 3
+    assert sorted(r.path for r in sandbox.requests if "/v1/syncs/" in r.path) == sorted(
+        f"/v1/syncs/{i}" for i in run.ids
+    )
 
 
 def test_a_proxy_demanding_credentials_is_a_clear_error_not_retried(

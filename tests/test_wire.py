@@ -2,6 +2,7 @@
 
 In every case each record's ``id`` is the id that was asked for, every id arrives exactly
 once, and no request is repeated that did not fail (the server's log shows each path once).
+Only sync paths get the odd answers; any other path (another stream's) gets a plain 404.
 """
 
 from __future__ import annotations
@@ -26,6 +27,19 @@ def _sync(request: Request) -> dict[str, t.Any]:
     return SYNCS[request.path.rsplit("/", 1)[-1]]
 
 
+def _syncs_only(answer: t.Callable[[Request], Answer]) -> t.Callable[[Request], Answer]:
+    def serve(request: Request) -> Answer:
+        if "/v1/syncs/" in request.path:
+            return answer(request)
+        return json_response(404, {"summary": "Not found"}), True
+
+    return serve
+
+
+def _sync_requests(server: RawServer) -> list[Request]:
+    return [r for r in server.requests if "/v1/syncs/" in r.path]
+
+
 def _config(server: RawServer, ids: list[str], **overrides: t.Any) -> dict[str, t.Any]:
     return {
         "api_key": TOKEN,
@@ -39,7 +53,7 @@ def _config(server: RawServer, ids: list[str], **overrides: t.Any) -> dict[str, 
 
 
 def _each_path_once(server: RawServer, ids: list[str]) -> None:
-    counts = collections.Counter(server.paths())
+    counts = collections.Counter(r.path for r in _sync_requests(server))
     assert counts == collections.Counter(f"/v1/syncs/{i}" for i in ids)
 
 
@@ -52,7 +66,7 @@ def test_an_extra_response_after_a_body_is_never_taken_for_the_next_answer() -> 
         # One whole, well-formed response too many: whoever reads it next gets the wrong sync.
         return json_response(200, _sync(request)) + json_response(200, other), True
 
-    with RawServer(answer) as server:
+    with RawServer(_syncs_only(answer)) as server:
         run = run_in_process(_config(server, ids))
 
     assert run.ids == ids
@@ -63,7 +77,7 @@ def test_stray_bytes_after_a_body_fail_no_request() -> None:
     def answer(request: Request) -> Answer:
         return json_response(200, _sync(request)) + b"\r\n", True
 
-    with RawServer(answer) as server:
+    with RawServer(_syncs_only(answer)) as server:
         run = run_in_process(_config(server, IDS, max_concurrent_requests=1))
 
     assert run.ids == IDS
@@ -78,20 +92,20 @@ def test_connection_keep_alive_close_is_read_as_close() -> None:
         return json_response(200, _sync(request), headers=headers), "hold"
 
     ids = IDS[:6]
-    with RawServer(answer) as server:
+    with RawServer(_syncs_only(answer)) as server:
         run = run_in_process(
             _config(server, ids, max_concurrent_requests=1, max_retries=0, request_timeout=3)
         )
 
     assert run.ids == ids
     _each_path_once(server, ids)
-    assert server.connections == len(ids)
+    assert len({r.connection for r in _sync_requests(server)}) == len(ids)
 
 
 def test_a_gzip_encoded_answer_is_decoded() -> None:
-    with RawServer(lambda request: (gzip_response(_sync(request)), True)) as server:
+    with RawServer(_syncs_only(lambda r: (gzip_response(_sync(r)), True))) as server:
         run = run_in_process(_config(server, IDS[:5]))
-        sent = server.requests[0].headers
+        sent = _sync_requests(server)[0].headers
 
     assert run.ids == IDS[:5]
     assert run.records[0]["name"] == SYNCS[IDS[0]]["name"]
@@ -109,11 +123,11 @@ def test_a_gzip_body_that_is_not_gzip_is_retried_as_a_failure() -> None:
         body = b"certainly not gzip"
         return response(200, body, headers=[("Content-Encoding", "gzip")]), True
 
-    with RawServer(answer) as server:
+    with RawServer(_syncs_only(answer)) as server:
         run = run_in_process(_config(server, IDS[:2]))
 
     assert run.ids == IDS[:2]
-    assert sorted(server.paths()) == sorted(2 * [f"/v1/syncs/{i}" for i in IDS[:2]])
+    _each_path_once(server, 2 * IDS[:2])
 
 
 @pytest.mark.parametrize("where", ["body", "headers"])
@@ -133,10 +147,10 @@ def test_request_timeout_bounds_the_whole_attempt_against_a_trickle(where: str) 
             time.sleep(1)
             yield bytes([byte])
 
-    with RawServer(lambda request: (trickle(request), True)) as server:
+    with RawServer(_syncs_only(lambda request: (trickle(request), True))) as server:
         with pytest.raises(RetriesExhausted) as caught:
             run_in_process(_config(server, IDS[:1], request_timeout=1.5, max_retries=1))
-        attempts = list(server.requests)
+        attempts = _sync_requests(server)
 
     message = str(caught.value)
     assert "no complete answer within request_timeout (1.5s)" in message
@@ -149,11 +163,11 @@ def test_request_timeout_bounds_the_whole_attempt_against_a_trickle(where: str) 
 
 
 def test_a_base_url_path_with_a_space_and_non_ascii_is_sent_percent_encoded() -> None:
-    with RawServer(lambda request: (json_response(200, _sync(request)), True)) as server:
+    with RawServer(_syncs_only(lambda r: (json_response(200, _sync(r)), True))) as server:
         config = _config(server, IDS[:1])
         config["base_url"] = f"{server.url}/my api/café"
         run = run_in_process(config)
-        target = server.requests[0].target
+        target = next(r.target for r in server.requests if "/v1/syncs/" in r.path)
 
     assert target == f"/my%20api/caf%C3%A9/v1/syncs/{IDS[0]}"
     assert run.ids == IDS[:1]
@@ -170,9 +184,9 @@ def test_retry_after_on_a_503_is_waited_for() -> None:
             ), True
         return json_response(200, _sync(request)), True
 
-    with RawServer(answer) as server:
+    with RawServer(_syncs_only(answer)) as server:
         run = run_in_process(_config(server, IDS[:1], retry_backoff_seconds=0.01))
-        first, second = server.requests
+        first, second = _sync_requests(server)
 
     assert run.ids == IDS[:1]
     # Backoff alone would have retried after about 0.01 s.
