@@ -31,12 +31,15 @@ from tap_sequin.errors import RetriesExhausted, SequinAPIError
 from tap_sequin.judging import NOT_FOUND, Endpoint, NotFound, Retry, judge, quoted
 from tap_sequin.session import Watchdog, describe, new_session
 from tap_sequin.settings import Settings
-from tap_sequin.throttle import Stopped, Throttle
+from tap_sequin.throttle import Stopped, Throttle, throttle_for
 
 __all__ = ["NOT_FOUND", "NotFound", "SequinClient"]
 
 _MAX_BACKOFF = 60.0
 _MAX_REDIRECTS = 5
+# How long close() waits for calls still inside the client to leave it (they have been
+# ended by then, so this is milliseconds; the bound only guards against surprises).
+_CLOSE_WAIT = 1.0
 _MAX_BODY = 512 * 1024 * 1024  # a larger answer is not a sync list: refuse, don't swap
 _CHUNK = 64 * 1024
 
@@ -54,7 +57,7 @@ class SequinClient:
         self._settings = settings
         self._logger = logger
         self._stop = stop
-        self.throttle = throttle or Throttle(settings.max_requests_per_second, stop)
+        self.throttle = throttle or throttle_for(settings)
         parts = urlsplit(settings.base_url)
         self._host = parts.hostname or ""
         self._base_path = parts.path.rstrip("/")
@@ -66,11 +69,19 @@ class SequinClient:
         )
         self._watchdog = Watchdog(stop)
         self._metrics = metrics.get_metrics_logger()
+        self._calls = 0
+        self._quiet = threading.Condition()
         self._log_proxy()
 
     def close(self) -> None:
-        """End requests still in flight and close every connection."""
+        """End requests still in flight, let their calls leave, close every connection.
+
+        Once it returns the client logs nothing more, so a failed run's last line on
+        stderr stays the one that says why.
+        """
         self._watchdog.close()
+        with self._quiet:
+            self._quiet.wait_for(lambda: self._calls == 0, timeout=_CLOSE_WAIT)
         self._session.close()
 
     # -- the calls the streams make ---------------------------------------------
@@ -132,10 +143,20 @@ class SequinClient:
     # -- one GET, with retries --------------------------------------------------
 
     def _get_json(self, endpoint: Endpoint) -> t.Any:
+        with self._quiet:
+            self._calls += 1
+        try:
+            return self._get_json_with_retries(endpoint)
+        finally:
+            with self._quiet:
+                self._calls -= 1
+                self._quiet.notify_all()
+
+    def _get_json_with_retries(self, endpoint: Endpoint) -> t.Any:
         attempts = self._settings.max_retries + 1
         last = "no answer"
         for attempt in range(attempts):
-            self.throttle.wait_turn()
+            self.throttle.wait_turn(self._stop)
             try:
                 response, body = self._attempt(endpoint)
                 return judge(endpoint, response, body, self._settings.api_key)
@@ -147,6 +168,8 @@ class SequinClient:
                     delay, why = retry.wait, retry.asked
                 if retry.wait is not None or retry.pause_all:
                     self.throttle.pause(delay)
+            if self._stop.is_set():
+                raise Stopped
             if attempt + 1 < attempts:
                 self._logger.warning(
                     "%s: %s; retrying in %.1fs (%s; attempt %d of %d)",

@@ -173,8 +173,8 @@ class Watchdog:
                 )
                 self._thread.start()
         _current.attempt = attempt
-        if self._stop.is_set():
-            attempt.end("stop")
+        if self._stop.is_set() or self._closed.is_set():
+            attempt.end("stop")  # it will not get a connection
         try:
             yield attempt
         finally:

@@ -1,6 +1,6 @@
 """Client-side pacing shared by every request attempt of a run, retries included.
 
-Two rules, both global to the run:
+Two rules, both global to the run (every stream's client shares one ``Throttle``):
 
 * ``max_requests_per_second``: no rolling one-second window holds more request
   starts than the cap (a sliding log of start times, so bursts cannot cross a
@@ -16,6 +16,11 @@ import collections
 import math
 import threading
 import time
+import typing as t
+import weakref
+
+if t.TYPE_CHECKING:
+    from tap_sequin.settings import Settings
 
 # The server stamps arrival, we stamp departure; a little slack keeps a request
 # released exactly one second later from landing inside the previous window.
@@ -29,8 +34,7 @@ class Stopped(Exception):
 class Throttle:
     """Decides when the next request attempt may start."""
 
-    def __init__(self, max_per_second: float | None, stop: threading.Event) -> None:
-        self._stop = stop
+    def __init__(self, max_per_second: float | None) -> None:
         self._lock = threading.Lock()
         self._paused_until = 0.0
         self._starts: collections.deque[float] | None = None
@@ -46,10 +50,11 @@ class Throttle:
         with self._lock:
             self._paused_until = max(self._paused_until, time.monotonic() + seconds)
 
-    def wait_turn(self) -> None:
-        """Block until an attempt may start, then count it; raise ``Stopped`` if stopping."""
+    def wait_turn(self, stop: threading.Event) -> None:
+        """Block until an attempt may start, then count it; raise ``Stopped`` once ``stop``
+        is set."""
         while True:
-            if self._stop.is_set():
+            if stop.is_set():
                 raise Stopped
             with self._lock:
                 now = time.monotonic()
@@ -62,4 +67,26 @@ class Throttle:
                         starts.append(now)
                     return
             # Sleep outside the lock; wake early if the run stops.
-            self._stop.wait(min(delay, 0.25))
+            stop.wait(min(delay, 0.25))
+
+
+_shared: dict[int, Throttle] = {}
+_shared_lock = threading.Lock()
+
+
+def throttle_for(settings: Settings) -> Throttle:
+    """The run's one throttle: clients made with the same ``Settings`` object (every stream
+    of a run) share it, so the cap and a ``Retry-After`` pause hold across streams."""
+    key = id(settings)
+    with _shared_lock:
+        throttle = _shared.get(key)
+        if throttle is None:
+            throttle = _shared[key] = Throttle(settings.max_requests_per_second)
+            # Forgotten with the settings, so a later object at the same address starts anew.
+            weakref.finalize(settings, _forget, key)
+        return throttle
+
+
+def _forget(key: int) -> None:
+    with _shared_lock:
+        _shared.pop(key, None)

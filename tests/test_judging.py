@@ -40,7 +40,7 @@ class _Throttle:
     def __init__(self) -> None:
         self.pauses: list[float] = []
 
-    def wait_turn(self) -> None:
+    def wait_turn(self, stop: threading.Event) -> None:
         pass
 
     def pause(self, seconds: float) -> None:
