@@ -128,7 +128,7 @@ class SequinClient:
             raise SequinAPIError(
                 endpoint.target,
                 f"HTTP 404{quoted(body.summary)}; check base_url (the API root, such as "
-                "https://api.sequin.io, without /v1)",
+                "https://api.sequin.io)",
                 status=404,
             )
         data = body.get("data") if isinstance(body, dict) else None

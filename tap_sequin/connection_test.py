@@ -56,7 +56,7 @@ def _not_found(settings: Settings, sync_id: str, found: NotFound) -> int:
         print(
             f"FAILED: {settings.base_url} - HTTP 404{said} on GET {found.path}: the server "
             "knows no such path; check base_url (the API root, such as "
-            "https://api.sequin.io, without /v1)"
+            "https://api.sequin.io)"
         )
     else:
         print(

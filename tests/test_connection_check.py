@@ -61,16 +61,17 @@ def test_a_refused_token_is_named(code: str, tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("sync_ids", [None, ["c906b4a4"]], ids=["listing", "sync_ids"])
-def test_a_base_url_ending_in_v1_is_a_404_on_the_path_naming_base_url(
+def test_a_wrong_base_url_path_is_a_404_on_the_path_naming_base_url(
     sync_ids: list[str] | None, sandbox: Sandbox, tmp_path: Path
 ) -> None:
-    config = config_for(sandbox, base_url=f"{sandbox.url}/v1", sync_ids=sync_ids)
+    # The server's generic route 404 ({"summary": "Not found"}), not "no such sync".
+    config = config_for(sandbox, base_url=f"{sandbox.url}/sequin", sync_ids=sync_ids)
 
     status, out, _ = _check(config, tmp_path)
 
     assert status == 1
     assert "HTTP 404" in out
-    assert "/v1/v1/syncs" in out
+    assert "GET /sequin/v1/syncs" in out
     assert "base_url" in out
     assert len(sandbox.requests) == 1
 

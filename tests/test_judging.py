@@ -137,14 +137,14 @@ def test_a_404_for_a_sync_is_not_found_with_what_the_server_said(
 
 
 def test_a_404_on_the_listing_names_the_path_and_base_url(requests_mock: rm.Mocker) -> None:
-    harness = _harness(base_url=f"{BASE}/v1")
-    requests_mock.get(f"{BASE}/v1/v1/syncs", status_code=404, json={"summary": "Not found"})
+    harness = _harness(base_url=f"{BASE}/sequin")
+    requests_mock.get(f"{BASE}/sequin/v1/syncs", status_code=404, json={"summary": "Not found"})
 
     with pytest.raises(SequinAPIError) as caught:
         harness.client.list_syncs()
 
     message = str(caught.value)
-    assert "listing (GET /v1/v1/syncs)" in message
+    assert "listing (GET /sequin/v1/syncs)" in message
     assert 'HTTP 404 "Not found"' in message
     assert "base_url" in message
 
