@@ -234,7 +234,11 @@ def describe(exc: requests.RequestException, host: str, timeout: float) -> WireF
                 "HTTPS_PROXY/HTTP_PROXY",
                 retryable=False,
             )
-        return WireFailure("cannot reach Sequin through the proxy from the environment", True)
+        return WireFailure(
+            "cannot reach Sequin through the proxy in HTTPS_PROXY/HTTP_PROXY/ALL_PROXY; "
+            "check it, or NO_PROXY",
+            retryable=True,
+        )
     if isinstance(exc, requests.exceptions.ConnectTimeout):
         return WireFailure(f"no connection to {host} within request_timeout ({timeout:g}s)", True)
     if isinstance(exc, requests.exceptions.ReadTimeout):

@@ -115,3 +115,13 @@ def test_the_check_says_ok_with_the_count(sandbox: Sandbox, tmp_path: Path) -> N
     assert status == 0
     assert out.startswith("OK:")
     assert "12 syncs are visible" in out
+
+
+def test_an_unreachable_proxy_is_named(sandbox: Sandbox, tmp_path: Path) -> None:
+    proxy = f"http://127.0.0.1:{_closed_port()}"
+    env = {"HTTP_PROXY": proxy, "http_proxy": proxy, "NO_PROXY": "", "no_proxy": ""}
+    run = run_cli(config_for(sandbox), tmp_path, "--test", env=env)
+
+    assert run.status == 1
+    assert "proxy in HTTPS_PROXY/HTTP_PROXY/ALL_PROXY" in run.stdout
+    assert sandbox.requests == []
