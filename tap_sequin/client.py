@@ -210,12 +210,7 @@ class SequinClient:
             return answer
         if failure.retryable:
             raise Retry(failure.problem)
-        hint = (
-            "check base_url and REQUESTS_CA_BUNDLE/CURL_CA_BUNDLE"
-            if failure.problem.startswith("TLS")
-            else "check the proxy settings"
-        )
-        raise SequinAPIError(endpoint.target, f"{failure.problem}; {hint}")
+        raise SequinAPIError(endpoint.target, failure.problem)
 
     def _exchange(self, endpoint: Endpoint) -> tuple[requests.Response, bytes]:
         url = endpoint.url

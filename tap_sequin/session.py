@@ -209,7 +209,8 @@ class Watchdog:
 
 
 class WireFailure(t.NamedTuple):
-    """What went wrong below HTTP, in words; ``retryable`` says whether trying again may help."""
+    """What went wrong below HTTP, in words with what to check; ``retryable`` says whether
+    trying again may help."""
 
     problem: str
     retryable: bool
@@ -225,7 +226,11 @@ def describe(exc: requests.RequestException, host: str, timeout: float) -> WireF
     if isinstance(exc, requests.exceptions.SSLError):
         verify = next((e for e in chain if isinstance(e, ssl.SSLCertVerificationError)), None)
         detail = verify.verify_message if verify is not None else "handshake failed"
-        return WireFailure(f"TLS with {host} failed ({detail})", retryable=False)
+        return WireFailure(
+            f"TLS with {host} failed ({detail}); check base_url and the CA bundle in "
+            "REQUESTS_CA_BUNDLE/CURL_CA_BUNDLE",
+            retryable=False,
+        )
     if isinstance(exc, requests.exceptions.ProxyError):
         tunnel = next((str(e) for e in chain if "Tunnel connection failed" in str(e)), None)
         if tunnel is not None and " 407" in tunnel:
