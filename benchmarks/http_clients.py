@@ -95,7 +95,7 @@ def main() -> int:
     finally:
         sandbox.terminate()
         sandbox.wait(timeout=10)
-    base = statistics.median(cpu["tap_sequin DirectTransport"])
+    base = statistics.median(cpu["tap_sequin session"])
     print(f"CPU per GET + JSON parse, median of {args.rounds} rounds of {args.requests}:\n")
     print("| client | CPU µs per request | vs tap_sequin |")
     print("|---|---|---|")
