@@ -90,10 +90,6 @@ class RawServer:
                     sock.shutdown(socket.SHUT_RDWR)
                 sock.close()
 
-    def paths(self) -> list[str]:
-        with self._lock:
-            return [r.path for r in self.requests]
-
     def _accept(self) -> None:
         while True:
             try:
