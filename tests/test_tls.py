@@ -120,11 +120,17 @@ def test_https_with_a_ca_directory(
     assert run.ids == list(SYNCS)
 
 
+@pytest.mark.parametrize("ssl_cert_file", [False, True], ids=["no CA", "SSL_CERT_FILE only"])
 def test_https_with_an_untrusted_certificate_fails_at_once_and_says_what_to_check(
-    https_server: tuple[str, str, type[_Syncs]], monkeypatch: pytest.MonkeyPatch
+    ssl_cert_file: bool,
+    https_server: tuple[str, str, type[_Syncs]],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    url, _, handler = https_server
+    url, ca_file, handler = https_server
     _clear(monkeypatch)
+    if ssl_cert_file:
+        # OpenSSL's variable; requests trusts certifi's bundle unless told otherwise.
+        monkeypatch.setenv("SSL_CERT_FILE", ca_file)
 
     with pytest.raises(SequinAPIError) as caught:
         run_in_process(_config(url))
