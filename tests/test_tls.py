@@ -14,12 +14,13 @@ import socketserver
 import ssl
 import subprocess
 import threading
+import time
 import typing as t
 
 import pytest
 import trustme
 
-from tap_sequin.errors import SequinAPIError
+from tap_sequin.errors import RetriesExhausted, SequinAPIError
 from tap_sequin.sandbox import generate_syncs
 
 from .conftest import TOKEN, run_cli, run_in_process
@@ -40,6 +41,7 @@ SYNCS = {s["id"]: s for s in generate_syncs(4, 2)}
 class _Syncs(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive
     connections: t.ClassVar[set[int]] = set()
+    trickle: t.ClassVar[bool] = False  # send the body one byte every 0.3 s
 
     def do_GET(self) -> None:
         if "/v1/syncs/" in self.path:  # other streams' requests have clients of their own
@@ -51,7 +53,13 @@ class _Syncs(http.server.BaseHTTPRequestHandler):
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
-        self.wfile.write(body)
+        if not type(self).trickle:
+            self.wfile.write(body)
+            return
+        for byte in body:
+            time.sleep(0.3)
+            self.wfile.write(bytes([byte]))
+            self.wfile.flush()
 
     def log_message(self, *args: t.Any) -> None:
         pass
@@ -69,6 +77,7 @@ def https_server(tmp_path: t.Any) -> t.Iterator[tuple[str, str, type[_Syncs]]]:
     handler = type("Handler", (_Syncs,), {"connections": set()})
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     server.socket = context.wrap_socket(server.socket, server_side=True)
+    server.handle_error = lambda *args: None  # type: ignore[method-assign]  # clients hang up
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield f"https://localhost:{server.server_port}", str(ca_file), handler
     server.shutdown()
@@ -272,3 +281,17 @@ def test_connection_check_names_an_untrusted_certificate(
     assert "TLS" in run.stdout
     assert "certificate" in run.stdout
     assert "REQUESTS_CA_BUNDLE" in run.stdout
+
+
+def test_request_timeout_bounds_a_trickling_https_answer(
+    https_server: tuple[str, str, type[_Syncs]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url, ca_file, handler = https_server
+    _clear(monkeypatch)
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", ca_file)
+    handler.trickle = True  # every read succeeds: only a whole-attempt deadline ends it
+
+    with pytest.raises(RetriesExhausted) as caught:
+        run_in_process({**_config(url), "request_timeout": 1, "max_retries": 0})
+
+    assert "no complete answer within request_timeout (1s)" in str(caught.value)
