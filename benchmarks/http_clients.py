@@ -9,7 +9,8 @@ process' user + system time (the server's is not counted). Clients:
 - ``requests`` (a ``Session``, as the SDK's ``RESTStream`` uses it);
 - ``requests`` with ``trust_env = False`` (no re-reading of proxy variables per request);
 - ``urllib3`` (a ``PoolManager``, and its connection pool used directly);
-- ``tap_sequin.transport.DirectTransport`` (what the tap uses).
+- ``tap_sequin.session.new_session`` (requests with the tap's watched adapter: what the
+  tap uses; ``transport.py``, the hand-written client, is gone).
 
 The order of the clients is rotated each round, and the median of the rounds is shown.
 """
@@ -34,7 +35,7 @@ HEADERS = {"Authorization": f"Bearer {TOKEN}", "Accept": "application/json", "Us
 
 
 def clients(url: str) -> dict[str, t.Callable[[str], object]]:
-    from tap_sequin.transport import DirectTransport
+    from tap_sequin.session import new_session
 
     session = requests.Session()
     plain = requests.Session()
@@ -42,7 +43,7 @@ def clients(url: str) -> dict[str, t.Callable[[str], object]]:
     manager = urllib3.PoolManager()
     pool = urllib3.connection_from_url(url)
     timeout = urllib3.Timeout(connect=30, read=30)
-    transport = DirectTransport(url, HEADERS, 30, None)
+    tap_session = new_session(1)
 
     def pooled(path: str) -> object:
         answer = pool.urlopen("GET", path, headers=HEADERS, timeout=timeout, retries=False)
@@ -55,7 +56,9 @@ def clients(url: str) -> dict[str, t.Callable[[str], object]]:
             manager.request("GET", url + path, headers=HEADERS, timeout=timeout).data
         ),
         "urllib3 connection pool": pooled,
-        "tap_sequin DirectTransport": lambda path: json.loads(transport.get(url + path).body),
+        "tap_sequin session": lambda path: json.loads(
+            tap_session.get(url + path, headers=HEADERS).content
+        ),
     }
 
 
@@ -92,7 +95,7 @@ def main() -> int:
     finally:
         sandbox.terminate()
         sandbox.wait(timeout=10)
-    base = statistics.median(cpu["tap_sequin DirectTransport"])
+    base = statistics.median(cpu["tap_sequin session"])
     print(f"CPU per GET + JSON parse, median of {args.rounds} rounds of {args.requests}:\n")
     print("| client | CPU µs per request | vs tap_sequin |")
     print("|---|---|---|")

@@ -1,120 +1,47 @@
-"""The one place that knows Sequin's API: auth, retries, and judging responses.
+"""The one client of Sequin's API: auth, retries, redirects and metrics around ``requests``.
 
-Every answer is judged here: 2xx must be JSON; 401/403 end the run at once;
-404 means "no such sync"; 429, 5xx, timeouts, dropped connections and malformed
-bodies are retried with backoff (a 429's ``Retry-After`` pauses every worker);
-anything else fails with Sequin's ``summary`` quoted. The bytes travel through
-``transport``. Proxy variables (``HTTPS_PROXY``, ``HTTP_PROXY``, ``NO_PROXY``)
-are read once, at start, not on every request as ``requests`` does.
+The wire is ``requests`` (see ``session``), with the SDK's ``BearerTokenAuthenticator``.
+Each attempt is judged by ``judging`` (the API's rules); failures worth another attempt
+are retried up to ``max_retries``, waiting what ``Retry-After`` says (every worker waits:
+the server speaks for the account or the whole service), else backing off exponentially
+with jitter (after a 429, every worker backs off). requests' own redirect following is
+off; same-origin redirects are followed here, so the token goes to ``base_url``'s origin
+and nowhere else. Each exchange logs the SDK's standard ``http_request_duration`` metric
+(tags: stream, endpoint as a path template, status code), as the SDK's REST streams do;
+its value covers the whole exchange, body included.
 
 A ``SequinClient`` is safe to share between worker threads.
 """
 
 from __future__ import annotations
 
-import email.utils
-import json
 import logging
-import os
 import random
 import threading
 import time
 import typing as t
-import urllib.request
-import weakref
+from http import HTTPStatus
 from urllib.parse import quote, urljoin, urlsplit
 
-from tap_sequin.errors import AuthError, RetriesExhausted, SequinAPIError
+import requests
+from singer_sdk import metrics
+from singer_sdk.authenticators import BearerTokenAuthenticator
+
+from tap_sequin.errors import RetriesExhausted, SequinAPIError
+from tap_sequin.judging import NOT_FOUND, Endpoint, NotFound, Retry, judge, quoted
+from tap_sequin.session import Watchdog, describe, new_session
 from tap_sequin.settings import Settings
-from tap_sequin.throttle import Stopped, Throttle
-from tap_sequin.transport import (
-    DirectTransport,
-    ProxiedTransport,
-    Response,
-    TimedOut,
-    TLSFailed,
-    Transport,
-    TransportError,
-)
+from tap_sequin.throttle import Stopped, Throttle, throttle_for
 
-_RETRYABLE = frozenset({429, 500, 502, 503, 504})
-_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+__all__ = ["NOT_FOUND", "NotFound", "SequinClient"]
+
 _MAX_BACKOFF = 60.0
-_MAX_RETRY_AFTER = 300.0
 _MAX_REDIRECTS = 5
-
-
-class NotFound:
-    """Marker returned for a sync id Sequin answers 404 for."""
-
-
-NOT_FOUND = NotFound()
-
-
-def _certificates() -> str | None:
-    # Same trust store requests would use, and the same variables to override it.
-    override = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("SSL_CERT_FILE")
-    if override:
-        return override
-    try:
-        import certifi
-    except ImportError:  # pragma: no cover
-        return None
-    return str(certifi.where())
-
-
-def retry_after_seconds(value: str | None) -> float | None:
-    """Seconds to wait from a ``Retry-After`` header (delta-seconds or HTTP date)."""
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        seconds = float(value)
-    except ValueError:
-        try:
-            when = email.utils.parsedate_to_datetime(value)
-        except (TypeError, ValueError):
-            return None
-        seconds = when.timestamp() - time.time()
-    if seconds != seconds:  # NaN
-        return None
-    return min(max(seconds, 0.0), _MAX_RETRY_AFTER)
-
-
-_throttles: dict[int, Throttle] = {}
-_throttles_lock = threading.Lock()
-
-
-class _SharedThrottle(Throttle):
-    """A client's view of the run's throttle: the pacing state is the run's, the stop event
-    the client's own (so a stopping stream's workers still stop at once)."""
-
-    def __init__(self, run: Throttle, stop: threading.Event) -> None:
-        self._run = run
-        self._stop = stop
-        self._lock = run._lock
-        self._starts = run._starts
-        self._window = run._window
-
-    @property
-    def _paused_until(self) -> float:
-        return self._run._paused_until
-
-    @_paused_until.setter
-    def _paused_until(self, value: float) -> None:
-        self._run._paused_until = value
-
-
-def _run_throttle(settings: Settings, stop: threading.Event) -> Throttle:
-    """Clients made from the same ``Settings`` (every stream of a run) share one pacing, so
-    ``max_requests_per_second`` and a 429 pause hold across streams."""
-    key = id(settings)
-    with _throttles_lock:
-        run = _throttles.get(key)
-        if run is None:
-            run = _throttles[key] = Throttle(settings.max_requests_per_second, threading.Event())
-            weakref.finalize(settings, _throttles.pop, key, None)
-    return _SharedThrottle(run, stop)
+# How long close() waits for calls still inside the client to leave it (they have been
+# ended by then, so this is milliseconds; the bound only guards against surprises).
+_CLOSE_WAIT = 1.0
+_MAX_BODY = 512 * 1024 * 1024  # a larger answer is not a sync list: refuse, don't swap
+_CHUNK = 64 * 1024
 
 
 class SequinClient:
@@ -130,44 +57,49 @@ class SequinClient:
         self._settings = settings
         self._logger = logger
         self._stop = stop
-        self.throttle = throttle or _run_throttle(settings, stop)
+        self.throttle = throttle or throttle_for(settings)
         parts = urlsplit(settings.base_url)
-        self._origin = (parts.scheme, parts.hostname, parts.port)
-        headers = {
-            "Authorization": f"Bearer {settings.api_key}",
-            "Accept": "application/json",
-            "User-Agent": settings.user_agent,
-        }
-        ca_certs = _certificates() if parts.scheme == "https" else None
-        proxy = None
-        if not urllib.request.proxy_bypass(parts.hostname or ""):
-            proxy = urllib.request.getproxies().get(parts.scheme)
-        self._transport: Transport
-        if proxy:
-            logger.info("Reaching %s through the proxy from the environment", parts.hostname)
-            self._transport = ProxiedTransport(
-                proxy, headers, settings.request_timeout, ca_certs, settings.max_concurrent_requests
-            )
-        else:
-            self._transport = DirectTransport(
-                settings.base_url, headers, settings.request_timeout, ca_certs
-            )
+        self._host = parts.hostname or ""
+        self._base_path = parts.path.rstrip("/")
+        self._origin = _origin(settings.base_url)
+        self._session = new_session(settings.max_concurrent_requests)
+        self._session.auth = BearerTokenAuthenticator(token=settings.api_key)
+        self._session.headers.update(
+            {"Accept": "application/json", "User-Agent": settings.user_agent}
+        )
+        self._watchdog = Watchdog(stop)
+        self._metrics = metrics.get_metrics_logger()
+        self._calls = 0
+        self._quiet = threading.Condition()
+        self._log_proxy()
 
     def close(self) -> None:
-        """Close every connection."""
-        self._transport.close()
+        """End requests still in flight, let their calls leave, close every connection.
 
-    # -- the two calls the stream makes ---------------------------------------
+        Once it returns the client logs nothing more, so a failed run's last line on
+        stderr stays the one that says why.
+        """
+        self._watchdog.close()
+        with self._quiet:
+            self._quiet.wait_for(lambda: self._calls == 0, timeout=_CLOSE_WAIT)
+        self._session.close()
+
+    # -- the calls the streams make ---------------------------------------------
 
     def get_sync(self, sync_id: str) -> dict[str, t.Any] | NotFound:
-        """The sync object for ``sync_id``, or ``NOT_FOUND`` if Sequin answers 404."""
-        path = f"/v1/syncs/{quote(sync_id, safe='')}"
-        body = self._get_json(path, f"sync {sync_id}", not_found_ok=True)
+        """The sync object for ``sync_id`` (unwrapped from ``{"data": {...}}`` if so sent),
+        or a ``NotFound`` if Sequin answers 404."""
+        endpoint = self._endpoint(
+            f"sync {sync_id}", f"/v1/syncs/{quote(sync_id, safe='')}", "/v1/syncs/{id}", "syncs"
+        )
+        body = self._get_json(endpoint)
         if isinstance(body, NotFound):
             return body
+        if isinstance(body, dict) and "id" not in body and isinstance(body.get("data"), dict):
+            body = body["data"]
         if not isinstance(body, dict):
             raise SequinAPIError(
-                f"sync {sync_id}",
+                endpoint.target,
                 f"HTTP 200 but the body is JSON {type(body).__name__}, not a sync object; "
                 "check base_url points at Sequin's API",
                 status=200,
@@ -176,120 +108,168 @@ class SequinClient:
 
     def list_syncs(self) -> list[t.Any]:
         """Every sync, from ``GET /v1/syncs`` (one request; the API does not paginate)."""
-        body = self._get_json("/v1/syncs", "listing GET /v1/syncs", not_found_ok=False)
-        data = body.get("data") if isinstance(body, dict) else None
-        if not isinstance(data, list):
-            raise SequinAPIError(
-                "listing GET /v1/syncs",
-                'HTTP 200 but the body has no "data" list; check base_url points at Sequin',
-                status=200,
-            )
-        return data
+        endpoint = self._endpoint("listing", "/v1/syncs", "/v1/syncs", "syncs")
+        return self._listing(endpoint, self._get_json(endpoint))
 
     def list_credentials(self) -> list[t.Any] | NotFound:
-        """Every credential, from ``GET /v1/credentials``; ``NOT_FOUND`` on a 404."""
-        target = "listing GET /v1/credentials"
-        body = self._get_json("/v1/credentials", target, not_found_ok=True)
+        """Every credential, from ``GET /v1/credentials``; a ``NotFound`` on any 404."""
+        endpoint = self._endpoint(
+            "credentials listing", "/v1/credentials", "/v1/credentials", "credentials"
+        )
+        body = self._get_json(endpoint)
+        return body if isinstance(body, NotFound) else self._listing(endpoint, body)
+
+    def _endpoint(self, what: str, path: str, template: str, stream: str) -> Endpoint:
+        url = self._settings.base_url + path
+        return Endpoint(what, url, self._base_path + path, template, stream)
+
+    def _listing(self, endpoint: Endpoint, body: t.Any) -> list[t.Any]:
         if isinstance(body, NotFound):
-            return body
+            raise SequinAPIError(
+                endpoint.target,
+                f"HTTP 404{quoted(body.summary)}; check base_url (the API root, such as "
+                "https://api.sequin.io)",
+                status=404,
+            )
         data = body.get("data") if isinstance(body, dict) else None
         if not isinstance(data, list):
             raise SequinAPIError(
-                target,
+                endpoint.target,
                 'HTTP 200 but the body has no "data" list; check base_url points at Sequin',
                 status=200,
             )
         return data
 
-    # -- one GET, with retries ------------------------------------------------
+    # -- one GET, with retries --------------------------------------------------
 
-    def _get_json(self, path: str, target: str, *, not_found_ok: bool) -> t.Any:
-        settings = self._settings
-        attempts = settings.max_retries + 1
+    def _get_json(self, endpoint: Endpoint) -> t.Any:
+        with self._quiet:
+            self._calls += 1
+        try:
+            return self._get_json_with_retries(endpoint)
+        finally:
+            with self._quiet:
+                self._calls -= 1
+                self._quiet.notify_all()
+
+    def _get_json_with_retries(self, endpoint: Endpoint) -> t.Any:
+        attempts = self._settings.max_retries + 1
         last = "no answer"
         for attempt in range(attempts):
-            self.throttle.wait_turn()
+            self.throttle.wait_turn(self._stop)
             try:
-                response = self._request(path, target)
-            except TLSFailed as exc:
-                raise SequinAPIError(
-                    target, f"{exc}; check base_url and REQUESTS_CA_BUNDLE/SSL_CERT_FILE"
-                ) from None
-            except TimedOut:
-                last = f"no answer within request_timeout ({settings.request_timeout:g}s)"
-                delay = self._backoff(attempt)
-            except TransportError as exc:
-                last = str(exc)
-                delay = self._backoff(attempt)
-            else:
-                status = response.status
-                if 200 <= status < 300:
-                    try:
-                        return json.loads(response.body, parse_constant=_no_constants)
-                    except ValueError:
-                        last = (
-                            f"HTTP {status} with a body that is not JSON "
-                            f"({_content_type(response)}, {len(response.body)} bytes)"
-                        )
-                        delay = self._backoff(attempt)
-                elif status in {401, 403}:
-                    raise AuthError(
-                        target,
-                        f"HTTP {status}{self._summary(response)}: Sequin refused the token; "
-                        "check api_key (TAP_SEQUIN_API_KEY)",
-                        status=status,
-                    )
-                elif status == 404 and not_found_ok:
-                    return NOT_FOUND
-                elif status in _RETRYABLE:
-                    last = f"HTTP {status}{self._summary(response)}"
-                    delay = self._backoff(attempt)
-                    if status == 429:
-                        waited = retry_after_seconds(response.headers.get("retry-after"))
-                        delay = delay if waited is None else waited
-                        self.throttle.pause(delay)
+                response, body = self._attempt(endpoint)
+                return judge(endpoint, response, body, self._settings.api_key)
+            except Retry as retry:
+                last = retry.problem
+                if retry.wait is None:
+                    delay, why = self._backoff(attempt), "backoff"
                 else:
-                    hint = "check base_url" if status == 404 else "check the sync id and base_url"
-                    raise SequinAPIError(
-                        target, f"HTTP {status}{self._summary(response)}; {hint}", status=status
-                    )
+                    delay, why = retry.wait, retry.asked
+                if retry.wait is not None or retry.pause_all:
+                    self.throttle.pause(delay)
+            if self._stop.is_set():
+                raise Stopped
             if attempt + 1 < attempts:
                 self._logger.warning(
-                    "%s: %s; retrying in %.1fs (attempt %d of %d)",
-                    target,
+                    "%s: %s; retrying in %.1fs (%s; attempt %d of %d)",
+                    endpoint.target,
                     last,
                     delay,
+                    why,
                     attempt + 2,
                     attempts,
                 )
                 if self._stop.wait(delay):
                     raise Stopped
         raise RetriesExhausted(
-            target,
-            f"gave up after {attempts} attempts, last: {last}; Sequin or the network is "
-            "failing: check base_url, or raise max_retries/request_timeout",
+            endpoint.target,
+            f"gave up after {attempts} attempt{'s' if attempts != 1 else ''}, last: {last}; "
+            "Sequin or the network is failing: check base_url, or raise "
+            "max_retries/request_timeout",
+            last=last,
         )
 
-    def _request(self, path: str, target: str) -> Response:
-        """One attempt, following same-origin redirects only."""
-        url = self._settings.base_url + path
+    def _attempt(self, endpoint: Endpoint) -> tuple[requests.Response, bytes]:
+        """One attempt, redirects included, within ``request_timeout`` as a whole."""
+        timeout = self._settings.request_timeout
+        failure = None
+        with self._watchdog.attempt(timeout) as attempt:
+            try:
+                answer = self._exchange(endpoint)
+            except requests.RequestException as exc:
+                failure = describe(exc, self._host, timeout)
+            attempt.finish()
+        # An attempt the watchdog ended may still have "succeeded": a shutdown reads as the
+        # end of the headers, or of a body without a length. Never trust it.
+        if attempt.ended_by == "stop":
+            raise Stopped
+        if attempt.ended_by == "timeout":
+            raise Retry(f"no complete answer within request_timeout ({timeout:g}s)")
+        if failure is None:
+            return answer
+        if failure.retryable:
+            raise Retry(failure.problem)
+        raise SequinAPIError(endpoint.target, failure.problem)
+
+    def _exchange(self, endpoint: Endpoint) -> tuple[requests.Response, bytes]:
+        url = endpoint.url
+        timeout = self._settings.request_timeout
         for _ in range(_MAX_REDIRECTS + 1):
-            response = self._transport.get(url)
-            if response.status not in _REDIRECTS:
-                return response
-            location = urljoin(url, response.headers.get("location", ""))
-            parts = urlsplit(location)
-            if (parts.scheme, parts.hostname, parts.port) != self._origin:
+            started = time.monotonic()
+            response = self._session.get(
+                url, timeout=(timeout, timeout), allow_redirects=False, stream=True
+            )
+            try:
+                body = self._read_body(endpoint, response)
+            finally:
+                response.close()
+            self._log_duration(endpoint, response.status_code, time.monotonic() - started)
+            location = self._session.get_redirect_target(response)
+            if location is None:
+                return response, body
+            url = urljoin(url, location)
+            if _origin(url) != self._origin:
+                parts = urlsplit(url)
                 # The token goes to the configured base URL and nowhere else.
                 raise SequinAPIError(
-                    target,
-                    f"HTTP {response.status} redirect to another host "
+                    endpoint.target,
+                    f"HTTP {response.status_code} redirect to another host "
                     f"({parts.scheme}://{parts.hostname}); the token is not sent there: "
                     "check base_url",
-                    status=response.status,
+                    status=response.status_code,
                 )
-            url = location
-        raise SequinAPIError(target, "too many redirects; check base_url")
+        raise SequinAPIError(endpoint.target, "too many redirects; check base_url")
+
+    def _read_body(self, endpoint: Endpoint, response: requests.Response) -> bytes:
+        chunks: list[bytes] = []
+        size = 0
+        for chunk in response.iter_content(_CHUNK):
+            size += len(chunk)
+            if size > _MAX_BODY:
+                raise SequinAPIError(
+                    endpoint.target, "answer larger than 512 MiB; check base_url"
+                ) from None
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    def _log_duration(self, endpoint: Endpoint, status: int, seconds: float) -> None:
+        point = metrics.Point(
+            "timer",
+            metric=metrics.Metric.HTTP_REQUEST_DURATION,
+            value=seconds,
+            tags={
+                metrics.Tag.STREAM: endpoint.stream,
+                metrics.Tag.ENDPOINT: endpoint.template,
+                metrics.Tag.HTTP_STATUS_CODE: status,
+                metrics.Tag.STATUS: (
+                    metrics.Status.SUCCEEDED
+                    if status < HTTPStatus.BAD_REQUEST
+                    else metrics.Status.FAILED
+                ),
+            },
+        )
+        metrics.log(self._metrics, point)
 
     def _backoff(self, attempt: int) -> float:
         """Exponential backoff with equal jitter: half fixed, half random."""
@@ -297,22 +277,21 @@ class SequinClient:
         jitter: float = random.uniform(0, ceiling / 2)  # noqa: S311 (not cryptography)
         return ceiling / 2 + jitter
 
-    def _summary(self, response: Response) -> str:
-        """Sequin's ``{"summary": ...}``, quoted and shortened; never the raw body."""
-        try:
-            summary = json.loads(response.body).get("summary")
-        except (ValueError, AttributeError):
-            return ""
-        if not isinstance(summary, str) or not summary.strip():
-            return ""
-        text = " ".join(summary.split())[:200].replace(self._settings.api_key, "***")
-        return f' "{text}"'
+    def _log_proxy(self) -> None:
+        url = self._settings.base_url
+        proxy = requests.utils.select_proxy(url, requests.utils.get_environ_proxies(url))
+        if proxy:
+            parts = urlsplit(proxy if "://" in proxy else f"http://{proxy}")
+            # Host and port only: a proxy URL may carry a password.
+            self._logger.info(
+                "Requests to %s go through the proxy %s:%s from the environment",
+                self._host,
+                parts.hostname,
+                parts.port or "",
+            )
 
 
-def _no_constants(name: str) -> None:
-    # NaN and Infinity are not JSON; Python's parser accepts them, targets do not.
-    return None
-
-
-def _content_type(response: Response) -> str:
-    return f"content-type {response.headers.get('content-type') or 'missing'}"
+def _origin(url: str) -> tuple[str, str, int]:
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    return scheme, (parts.hostname or "").lower(), parts.port or (443 if scheme == "https" else 80)

@@ -1,32 +1,46 @@
-"""``tap-sequin --test``: one real request, and a plain answer on whether it worked."""
+"""``tap-sequin --test``: a check, not a run. One request, one attempt, a short timeout.
+
+It answers within seconds and names the cause when the request fails: a DNS failure, a
+refused connection, TLS, a proxy, a refused token (401/403), or a 404 that says the path
+itself is wrong (``base_url``). Retries would only hide the cause, so there are none.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 
 from tap_sequin.client import NotFound, SequinClient
-from tap_sequin.errors import TapSequinError
+from tap_sequin.errors import RetriesExhausted, TapSequinError
 from tap_sequin.settings import Settings
+
+# Seconds the check waits for its one answer at most (less if request_timeout is less).
+CHECK_TIMEOUT = 10.0
 
 
 def run_connection_check(settings: Settings, logger: logging.Logger) -> int:
     """Make one request with the configured token and base URL; print the verdict.
 
-    Returns the exit status: 0 when Sequin accepted the token, 1 otherwise.
+    With ``sync_ids`` the request reads the first id, else it lists the syncs. Returns the
+    exit status: 0 when Sequin accepted the token (and the sync was found), 1 otherwise.
     """
-    client = SequinClient(settings, logger, threading.Event())
+    check = dataclasses.replace(
+        settings, max_retries=0, request_timeout=min(settings.request_timeout, CHECK_TIMEOUT)
+    )
+    client = SequinClient(check, logger, threading.Event())
     try:
         if settings.sync_ids:
             first = settings.sync_ids[0]
             found = client.get_sync(first)
-            detail = (
-                f"sync {first} is not found (check sync_ids)"
-                if isinstance(found, NotFound)
-                else f"sync {first} is readable"
-            )
+            if isinstance(found, NotFound):
+                return _not_found(settings, first, found)
+            detail = f"sync {first} is readable"
         else:
             detail = f"{len(client.list_syncs())} syncs are visible"
+    except RetriesExhausted as exc:
+        print(f"FAILED: {settings.base_url} - {exc.target}: {exc.last}")
+        return 1
     except TapSequinError as exc:
         print(f"FAILED: {settings.base_url} - {exc}")
         return 1
@@ -34,3 +48,19 @@ def run_connection_check(settings: Settings, logger: logging.Logger) -> int:
         client.close()
     print(f"OK: {settings.base_url} accepted the token; {detail}")
     return 0
+
+
+def _not_found(settings: Settings, sync_id: str, found: NotFound) -> int:
+    said = f' "{found.summary}"' if found.summary else ""
+    if found.route_level:
+        print(
+            f"FAILED: {settings.base_url} - HTTP 404{said} on GET {found.path}: the server "
+            "knows no such path; check base_url (the API root, such as "
+            "https://api.sequin.io)"
+        )
+    else:
+        print(
+            f"FAILED: {settings.base_url} accepted the token, but sync {sync_id} is not "
+            f"found (HTTP 404{said} on GET {found.path}); check sync_ids"
+        )
+    return 1

@@ -24,7 +24,11 @@ class ConfigError(TapSequinError):
 
 
 class SequinAPIError(TapSequinError):
-    """Sequin (or something between us and Sequin) answered in a way we cannot use."""
+    """Sequin (or something between us and Sequin) answered in a way we cannot use.
+
+    ``target`` names what was asked for and the path requested, e.g.
+    ``sync abc (GET /v1/syncs/abc)``; ``status`` is the HTTP status, if there was one.
+    """
 
     def __init__(self, target: str, problem: str, *, status: int | None = None) -> None:
         self.target = target
@@ -37,7 +41,14 @@ class AuthError(SequinAPIError):
 
 
 class RetriesExhausted(SequinAPIError):
-    """A retryable failure (429, 5xx, timeout, reset, bad body) outlived max_retries."""
+    """A retryable failure (429, 5xx, timeout, reset, bad body) outlived max_retries.
+
+    ``last`` is the last attempt's problem alone, e.g. "DNS lookup of api.sequin.io failed".
+    """
+
+    def __init__(self, target: str, problem: str, *, last: str) -> None:
+        self.last = last
+        super().__init__(target, problem)
 
 
 class OutputClosed(TapSequinError):

@@ -98,7 +98,10 @@ class TapSequin(Tap):
             th.NumberType,
             default=30,
             title="Request timeout",
-            description="Seconds to wait for a connection or for the next bytes of an answer.",
+            description=(
+                "Seconds one attempt may take as a whole: connecting, the headers and the "
+                "body (redirects included)."
+            ),
         ),
         th.Property(
             "max_retries",
@@ -117,7 +120,7 @@ class TapSequin(Tap):
             title="Retry backoff",
             description=(
                 "First wait before a retry, in seconds; doubles each retry (with jitter, "
-                "at most 60 s). A 429's Retry-After takes precedence."
+                "at most 60 s). A Retry-After on a 429 or 5xx takes precedence (at most 5 min)."
             ),
         ),
         th.Property(

@@ -152,3 +152,36 @@ def test_fetcher_raises_the_first_error_in_order_and_stops_new_work() -> None:
         consume()
     assert got == [0, 1, 2]
     assert len(calls) < 20
+
+
+def test_every_client_of_a_run_shares_the_rate_cap_and_the_429_pause() -> None:
+    # Each stream of a run makes its own client from the run's one Settings object.
+    import logging
+
+    from tap_sequin.client import SequinClient
+    from tap_sequin.sandbox import Rule
+    from tap_sequin.settings import parse_settings
+
+    with make_sandbox(syncs=3) as sb:
+        first_id, second_id = sb.sync_ids[:2]
+        sb.set_faults(Faults(retry_after=1, rules=(Rule(f"/v1/syncs/{first_id}", "429", times=1),)))
+        settings = parse_settings(config_for(sb, max_requests_per_second=100))
+        stop = threading.Event()
+        one = SequinClient(settings, logging.getLogger("one"), stop)
+        other = SequinClient(settings, logging.getLogger("other"), stop)
+        done = threading.Event()
+        worker = threading.Thread(target=lambda: (one.get_sync(first_id), done.set()))
+        worker.start()
+        while not sb.requests:
+            time.sleep(0.01)
+        other.get_sync(second_id)  # asked while the first client waits out its 429
+        worker.join(timeout=30)
+        one.close()
+        other.close()
+        log = list(sb.requests)
+
+    assert one.throttle is other.throttle
+    limited = next(r for r in log if r.status == 429)
+    second = next(r for r in log if r.path == f"/v1/syncs/{second_id}")
+    assert second.start >= limited.end + 0.9
+    assert done.is_set()

@@ -1,9 +1,12 @@
-"""Every row of the README's failure table, on the wire against the sandbox."""
+"""The README's failure table on the wire, against the sandbox and small loopback servers.
+
+(How each answer is judged is unit-tested with requests-mock in test_judging.)"""
 
 from __future__ import annotations
 
 import http.server
 import json
+import socket
 import threading
 import typing as t
 from pathlib import Path
@@ -271,3 +274,24 @@ def test_listing_item_without_an_id_is_skipped_and_deletes_nothing(
     assert run.ids == [good[0]["id"], good[1]["id"]]
     assert run.of_type("ACTIVATE_VERSION") == []
     assert any("listing item 1" in r.getMessage() for r in caplog.records)
+
+
+def _closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.mark.parametrize("case", ["dns", "refused"])
+def test_dns_failure_and_refused_connection_are_retried_then_named(case: str) -> None:
+    url = "https://api.sequinn.invalid" if case == "dns" else f"http://127.0.0.1:{_closed_port()}"
+    expected = "DNS lookup of api.sequinn.invalid failed" if case == "dns" else "refused"
+
+    with pytest.raises(RetriesExhausted) as caught:
+        run_in_process(config_for_url(url, sync_ids=["abc"], max_retries=1))
+
+    message = str(caught.value)
+    assert expected in message
+    assert "gave up after 2 attempts" in message
+    assert "sync abc (GET /v1/syncs/abc)" in message
+    assert "base_url" in message

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import config_for, make_sandbox, parse_messages
+from .conftest import TOKEN, config_for, make_sandbox, parse_messages
+from .rawhttp import Answer, RawServer, Request, response
 
 
 def _start_tap(config: dict[str, t.Any], tmp_path: Path) -> subprocess.Popen[str]:
@@ -90,3 +91,71 @@ def test_target_that_stops_reading_makes_a_clear_nonzero_exit(tmp_path: Path) ->
     last_line = stderr.strip().splitlines()[-1]
     assert "stdout was closed" in last_line
     assert "Exception ignored" not in stderr
+
+
+def _stop_while_in_flight(
+    tap: subprocess.Popen[str], in_flight: t.Callable[[], bool], signum: int
+) -> tuple[str, str, float]:
+    deadline = time.monotonic() + 30
+    while not in_flight() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert in_flight(), "no request reached the server"
+    time.sleep(0.3)  # well inside the request: it has neither an answer nor a timeout
+    assert tap.poll() is None
+    sent = time.monotonic()
+    tap.send_signal(signum)
+    stdout, stderr = tap.communicate(timeout=30)
+    return stdout, stderr, time.monotonic() - sent
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+@pytest.mark.parametrize("mode", ["sync_ids", "listing"])
+def test_a_stop_does_not_wait_for_an_answer_20_seconds_away(
+    mode: str, signum: signal.Signals, tmp_path: Path
+) -> None:
+    with make_sandbox(syncs=20, latency_ms=20_000) as sb:
+        ids = sb.sync_ids if mode == "sync_ids" else None
+        config = config_for(sb, sync_ids=ids, request_timeout=60)
+        tap = _start_tap(config, tmp_path)
+        stdout, stderr, took = _stop_while_in_flight(tap, lambda: sb.stats().in_flight > 0, signum)
+        log = list(sb.requests)
+
+    assert tap.returncode == 128 + signum
+    # Issue 8: within 2 s of the signal, although every request in flight had 19 s to go.
+    assert took < 2.0, f"the tap took {took:.1f} s to stop"
+    # The tap hung up on every request in flight; none was answered.
+    assert log
+    assert {(r.status, r.error) for r in log} == {(None, "client_closed")}
+    types = [m["type"] for m in parse_messages(stdout)]  # whole lines only
+    assert "RECORD" not in types
+    assert "ACTIVATE_VERSION" not in types
+    assert types[-1] == "STATE"
+    assert signal.Signals(signum).name in stderr.strip().splitlines()[-1]
+
+
+def test_a_stop_ends_a_trickling_answer(tmp_path: Path) -> None:
+    def trickle(request: Request) -> t.Iterator[bytes]:
+        body = b'{"id": "' + b"x" * 100 + b'"}'
+        whole = response(200, body)
+        for byte in whole:
+            time.sleep(0.5)
+            yield bytes([byte])
+
+    def answer(request: Request) -> Answer:
+        return trickle(request), True
+
+    with RawServer(answer) as server:
+        config = {
+            "api_key": TOKEN,
+            "base_url": server.url,
+            "sync_ids": ["a", "b", "c"],
+            "request_timeout": 600,
+        }
+        tap = _start_tap(config, tmp_path)
+        stdout, _, took = _stop_while_in_flight(tap, lambda: bool(server.requests), signal.SIGTERM)
+        requests = list(server.requests)
+
+    assert tap.returncode == 128 + signal.SIGTERM
+    assert took < 2.0, f"the tap took {took:.1f} s to stop"
+    assert not any(r.finished for r in requests)
+    assert parse_messages(stdout)[-1]["type"] == "STATE"

@@ -1,0 +1,287 @@
+"""The ``requests.Session`` every request goes through, and a watchdog that bounds each attempt.
+
+requests and urllib3 speak HTTP; this module only decides how long they may take.
+``requests``' ``timeout`` bounds each socket operation, so a server that trickles one byte
+a second would hold a request for ever. A ``Watchdog`` thread gives each attempt (connect,
+headers and body, redirects included) a deadline of ``request_timeout``, and ends attempts
+early when the run is being stopped (a signal, or a fatal error elsewhere). It ends an
+attempt by shutting its socket down, which wakes the worker blocked in ``recv`` at once;
+closing would not (and ``close`` on a socket another thread is reading can block). The
+socket is found through urllib3's extension points (a pool manager's
+``pool_classes_by_scheme``, a pool's ``ConnectionCls``): each connection registers itself
+with the attempt of the thread that uses it. Nothing here reads or writes HTTP.
+
+One session is shared by the worker threads, its adapter's pool sized to
+``max_concurrent_requests``. Measured side by side (``benchmarks/http_sessions.py``, 8
+workers, sandbox in its own process, 2 vCPU shared with other jobs, median of 5 rounds):
+3,000 GETs at 0 ms, shared 6.36 s and 1,886 us CPU per request, a session per worker
+6.43 s and 1,901 us; 2,000 GETs at 20 ms, shared 6.66 s / 1,945 us, per worker 7.07 s /
+2,008 us. Both open exactly one connection per worker. Equal within noise, so the simpler
+layout wins: one pool to close on a stop, no sessions left behind in finished threads,
+and one cookie jar and adapter configuration. (Most of the CPU is requests' own, a third of
+it re-reading proxy variables from the environment on every request, as documented.)
+
+Proxies, CA bundles (files and directories), ``NO_PROXY`` and friends are requests' own:
+``trust_env`` stays on, and ``merge_environment_settings`` reads the environment per request.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import ssl
+import threading
+import time
+import typing as t
+from http.client import IncompleteRead, RemoteDisconnected
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+from urllib3.exceptions import NameResolutionError
+
+# How often the watchdog looks for a stop request at most (deadlines are met more exactly).
+_TICK = 0.05
+
+_current = threading.local()
+
+
+class Attempt:
+    """One attempt in flight: its deadline, its connection, and why it was ended, if it was."""
+
+    __slots__ = ("connection", "deadline", "ended_by", "finished", "lock")
+
+    def __init__(self, deadline: float) -> None:
+        self.deadline = deadline
+        self.connection: HTTPConnection | None = None
+        self.ended_by: str | None = None  # "timeout" or "stop"
+        self.finished = False
+        self.lock = threading.Lock()
+
+    def end(self, reason: str) -> None:
+        """Shut the attempt's socket down (once), unless the attempt has already finished."""
+        with self.lock:
+            if self.finished or self.ended_by is not None:
+                return
+            self.ended_by = reason
+            sock = self.connection.sock if self.connection is not None else None
+        # Through an https:// proxy the connection's socket is urllib3's TLS-in-TLS wrapper;
+        # the TCP socket is beneath it. TLS sockets too are shut down beneath the TLS layer.
+        sock = getattr(sock, "socket", sock)
+        if sock is not None:
+            with contextlib.suppress(OSError, TypeError):
+                socket.socket.shutdown(sock, socket.SHUT_RDWR)
+
+    def finish(self) -> None:
+        """The attempt is over: its connection may now serve another attempt."""
+        with self.lock:
+            self.finished = True
+
+
+def _register(connection: HTTPConnection) -> None:
+    """Tie ``connection`` to this thread's attempt; refuse to go on if it was ended."""
+    attempt: Attempt | None = getattr(_current, "attempt", None)
+    if attempt is None:
+        return
+    with attempt.lock:
+        attempt.connection = connection
+        ended = attempt.ended_by
+    if ended is not None:
+        # Ended before it had a socket to shut down (during the pool check-out or connect).
+        raise ConnectionAbortedError(f"attempt ended ({ended})")
+
+
+class _WatchedHTTPConnection(HTTPConnection):
+    def connect(self) -> None:
+        _register(self)
+        super().connect()
+        _register(self)
+
+    def request(self, *args: t.Any, **kwargs: t.Any) -> None:
+        _register(self)
+        super().request(*args, **kwargs)
+
+
+class _WatchedHTTPSConnection(HTTPSConnection):
+    def connect(self) -> None:
+        _register(self)
+        super().connect()
+        _register(self)
+
+    def request(self, *args: t.Any, **kwargs: t.Any) -> None:
+        _register(self)
+        super().request(*args, **kwargs)
+
+
+class _HTTPPool(HTTPConnectionPool):
+    ConnectionCls = _WatchedHTTPConnection
+
+
+class _HTTPSPool(HTTPSConnectionPool):
+    ConnectionCls = _WatchedHTTPSConnection
+
+
+_POOLS = {"http": _HTTPPool, "https": _HTTPSPool}
+
+
+class WatchedAdapter(HTTPAdapter):
+    """requests' ``HTTPAdapter`` whose connections (direct or through a proxy) are watched."""
+
+    def init_poolmanager(self, *args: t.Any, **kwargs: t.Any) -> None:
+        """Create the pool manager as requests does, with watched connection pools."""
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = _POOLS
+
+    def proxy_manager_for(self, proxy: str, **proxy_kwargs: t.Any) -> t.Any:
+        """The proxy manager as requests makes it; HTTP(S) proxies get watched pools."""
+        manager = super().proxy_manager_for(proxy, **proxy_kwargs)
+        if not proxy.lower().startswith("socks"):
+            # SOCKS pools are urllib3's own classes; there the per-read timeout still holds.
+            manager.pool_classes_by_scheme = _POOLS
+        return manager
+
+
+def new_session(pool_size: int) -> requests.Session:
+    """A session whose pool keeps ``pool_size`` connections, the workers' number."""
+    session = requests.Session()
+    adapter = WatchedAdapter(pool_connections=2, pool_maxsize=pool_size)
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
+    return session
+
+
+class Watchdog:
+    """Ends attempts past their deadline, and every attempt once ``stop`` is set."""
+
+    def __init__(self, stop: threading.Event) -> None:
+        self._stop = stop
+        self._live: set[Attempt] = set()
+        self._lock = threading.Lock()
+        self._closed = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    @contextlib.contextmanager
+    def attempt(self, seconds: float) -> t.Iterator[Attempt]:
+        """Watch the HTTP done by this thread inside the block, for at most ``seconds``."""
+        attempt = Attempt(time.monotonic() + seconds)
+        with self._lock:
+            self._live.add(attempt)
+            if self._thread is None and not self._closed.is_set():
+                self._thread = threading.Thread(
+                    target=self._watch, name="tap-sequin-watchdog", daemon=True
+                )
+                self._thread.start()
+        _current.attempt = attempt
+        if self._stop.is_set() or self._closed.is_set():
+            attempt.end("stop")  # it will not get a connection
+        try:
+            yield attempt
+        finally:
+            _current.attempt = None
+            attempt.finish()
+            with self._lock:
+                self._live.discard(attempt)
+
+    def close(self) -> None:
+        """End the watchdog thread (attempts still running are ended as stopped)."""
+        self._closed.set()
+        with self._lock:
+            live = list(self._live)
+        for attempt in live:
+            attempt.end("stop")
+
+    def _watch(self) -> None:
+        while not self._closed.is_set():
+            now = time.monotonic()
+            stopping = self._stop.is_set()
+            with self._lock:
+                live = list(self._live)
+            wait = _TICK
+            for attempt in live:
+                if stopping:
+                    attempt.end("stop")
+                elif attempt.deadline <= now:
+                    attempt.end("timeout")
+                elif attempt.ended_by is None:
+                    wait = min(wait, attempt.deadline - now)
+            self._closed.wait(max(wait, 0.001))
+
+
+class WireFailure(t.NamedTuple):
+    """What went wrong below HTTP, in words with what to check; ``retryable`` says whether
+    trying again may help."""
+
+    problem: str
+    retryable: bool
+
+
+def describe(exc: requests.RequestException, host: str, timeout: float) -> WireFailure:
+    """Name the cause of a failed request (DNS, refused, TLS, proxy, timeout, cut body...).
+
+    The words come from the exception classes, never from their messages, which may hold
+    URLs; nothing here can carry the token (requests never puts headers in exceptions).
+    """
+    chain = _causes(exc)
+    if isinstance(exc, requests.exceptions.SSLError):
+        verify = next((e for e in chain if isinstance(e, ssl.SSLCertVerificationError)), None)
+        detail = verify.verify_message if verify is not None else "handshake failed"
+        return WireFailure(
+            f"TLS with {host} failed ({detail}); check base_url and the CA bundle in "
+            "REQUESTS_CA_BUNDLE/CURL_CA_BUNDLE",
+            retryable=False,
+        )
+    if isinstance(exc, requests.exceptions.ProxyError):
+        tunnel = next((str(e) for e in chain if "Tunnel connection failed" in str(e)), None)
+        if tunnel is not None and " 407" in tunnel:
+            return WireFailure(
+                "the proxy demands credentials (407); check the user:password in "
+                "HTTPS_PROXY/HTTP_PROXY",
+                retryable=False,
+            )
+        return WireFailure(
+            "cannot reach Sequin through the proxy in HTTPS_PROXY/HTTP_PROXY/ALL_PROXY; "
+            "check it, or NO_PROXY",
+            retryable=True,
+        )
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return WireFailure(f"no connection to {host} within request_timeout ({timeout:g}s)", True)
+    if isinstance(exc, requests.exceptions.ReadTimeout):
+        return WireFailure(f"no answer within request_timeout ({timeout:g}s)", True)
+    if any(isinstance(e, (NameResolutionError, socket.gaierror)) for e in chain):
+        return WireFailure(f"DNS lookup of {host} failed; check base_url", True)
+    if any(isinstance(e, ConnectionRefusedError) for e in chain):
+        return WireFailure(f"connection to {host} refused; check base_url", True)
+    cut = next((e for e in chain if isinstance(e, IncompleteRead)), None)
+    if cut is not None:
+        # urllib3's IncompleteRead counts bytes; http.client's holds them.
+        partial = cut.partial if isinstance(cut.partial, int) else len(cut.partial)
+        return WireFailure(f"body cut off ({partial} bytes read, more expected)", True)
+    if isinstance(exc, requests.exceptions.ContentDecodingError):
+        return WireFailure("body could not be decoded (Content-Encoding)", True)
+    if isinstance(exc, requests.exceptions.ChunkedEncodingError):
+        return WireFailure("body cut off (chunked)", True)
+    if any(isinstance(e, RemoteDisconnected) for e in chain):
+        return WireFailure("connection closed before an answer", True)
+    if any(isinstance(e, ConnectionResetError) for e in chain):
+        return WireFailure("connection reset", True)
+    return WireFailure(f"request failed ({type(chain[-1]).__name__})", True)
+
+
+def _causes(exc: BaseException) -> list[BaseException]:
+    """``exc`` and everything it wraps: arguments, ``reason``, ``__cause__``, ``__context__``."""
+    seen: list[BaseException] = []
+    todo: list[BaseException] = [exc]
+    while todo and len(seen) < 20:
+        current = todo.pop(0)
+        if any(current is s for s in seen):
+            continue
+        seen.append(current)
+        inner = [
+            *(a for a in current.args if isinstance(a, BaseException)),
+            getattr(current, "reason", None),
+            current.__cause__,
+            current.__context__,
+        ]
+        todo.extend(e for e in inner if isinstance(e, BaseException))
+    return seen
