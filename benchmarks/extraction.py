@@ -131,7 +131,8 @@ def targets(rows: list[Row]) -> list[Target]:
     n_small, n_big = (int(r.what.split()[0].replace(",", "")) for r in (e_small, e_big))
     per_small, per_big = e_small.run.cpu_s / n_small, e_big.run.cpu_s / n_big
     marginal = (e_big.run.cpu_s - e_small.run.cpu_s) / (n_big - n_small)
-    assert a_tap.floor_s and d_tap.floor_s
+    assert a_tap.floor_s
+    assert d_tap.floor_s
     return [
         Target(
             f"A ({a_tap.what}, 20 ms): stock SDK pattern wall / tap-sequin wall",

@@ -81,7 +81,8 @@ def run(repeat: int, quick: bool, workdir: Path) -> tuple[list[Row], list[Target
         tap, peer = (r for r in rows if r.scenario == key)
         out.append(
             Target(
-                f"{key} ({tap.what}, {LATENCY_MS} ms): dlt wall / tap-sequin wall (> 1: tap-sequin faster)",
+                f"{key} ({tap.what}, {LATENCY_MS} ms): dlt wall / tap-sequin wall (> 1: tap-sequin "
+                "faster)",
                 peer.run.wall_s / tap.run.wall_s,
                 1.0,
                 at_least=True,

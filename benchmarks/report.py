@@ -13,7 +13,6 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from harness import ROOT, Run
@@ -102,7 +101,8 @@ def _code() -> str:
     for path in sorted((ROOT / "tap_sequin").rglob("*.py")):
         digest.update(path.relative_to(ROOT).as_posix().encode() + b"\0" + path.read_bytes())
     dirty = " + uncommitted changes" if git("status", "--porcelain", "--", "tap_sequin") else ""
-    return f"git {git('rev-parse', '--short', 'HEAD')}{dirty}; tap_sequin sha256 {digest.hexdigest()[:12]}"
+    head = git("rev-parse", "--short", "HEAD")
+    return f"git {head}{dirty}; tap_sequin sha256 {digest.hexdigest()[:12]}"
 
 
 def machine() -> dict[str, Any]:

@@ -82,7 +82,8 @@ def main(argv: list[str] | None = None) -> int:
 
     out = [
         f"{machine_line(info)}",
-        f"Median of {args.repeat} run(s){' (--quick sizes: targets only indicative)' if args.quick else ''}.",
+        f"Median of {args.repeat} run(s)"
+        + (" (--quick sizes: targets only indicative)." if args.quick else "."),
     ]
     for title, rows, targets, notes in sections:
         out += ["", f"### {title}", "", table(rows), ""]
