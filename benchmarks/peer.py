@@ -33,7 +33,11 @@ def available() -> bool:
 
 
 def dlt_args(
-    url: str, workdir: Path, ids_file: Path | None, postgres: str | None = None
+    url: str,
+    workdir: Path,
+    ids_file: Path | None,
+    postgres: str | None = None,
+    dataset: str = "sequin_dlt",
 ) -> list[str]:
     """Arguments of one dlt run, with a fresh pipelines directory (no state carried over)."""
     pipelines = workdir / "dlt-pipelines"
@@ -42,7 +46,7 @@ def dlt_args(
     if ids_file is not None:
         args += ["--ids-file", str(ids_file), "--workers", str(WORKERS)]
     if postgres:
-        args += ["--postgres", postgres]
+        args += ["--postgres", postgres, "--dataset", dataset]
     return args
 
 

@@ -73,7 +73,7 @@ def table(rows: list[Row]) -> str:
             f"{r.run.wall_s / r.floor_s:.2f}x" if r.floor_s else "",
             ", ".join(f"{x.wall_s:.2f}" for x in r.runs),
         ]
-        lines.append("| " + " | ".join(cells) + " |")
+        lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
     return "\n".join(lines)
 
 
