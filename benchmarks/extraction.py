@@ -4,7 +4,7 @@ The floor is what no tap can beat with the same settings: the ids' latency sprea
 `max_concurrent_requests` requests in flight, plus tap-sequin's own start-up (the wall
 time of extracting 1 id at 0 latency):  floor = ids x latency / concurrency + start-up.
 
-Scenarios (`--quick` divides the sizes by 5 or 10; targets are then only indicative):
+Scenarios (`--size quick|smoke` shrinks them; targets are then only indicative):
 - A: 300 ids at 20 ms, default settings: stock / tap-sequin wall >= 5x; tap-sequin
   within 1.2x of the floor.
 - D: 1,000 ids at 50 ms, `max_concurrent_requests: 16`: within 1.15x of the floor.
@@ -99,12 +99,16 @@ def _side_by_side(
     return rows
 
 
-def run(repeat: int, quick: bool, workdir: Path) -> tuple[list[Row], list[Target], Run]:
+def run(repeat: int, size: str, workdir: Path) -> tuple[list[Row], list[Target], Run]:
     """Scenarios A, D, E; returns their rows, targets and the start-up run."""
-    start = startup(workdir, max(repeat, 3))
+    start = startup(workdir, 1 if size == "smoke" else max(repeat, 3))
     log(describe("start-up (1 id, 0 ms)", start))
     tap: tuple[list[str], dict[str, Any]] = (TAP, {})
-    n_a, n_d, n_e = (60, 200, (200, 2000)) if quick else (300, 1000, (1000, 10000))
+    n_a, n_d, n_e = {
+        "full": (300, 1000, (1000, 10000)),
+        "quick": (60, 200, (200, 2000)),
+        "smoke": (8, 16, (4, 20)),
+    }[size]
     rows = _side_by_side(
         "A", n_a, 20, {"stock": (STOCK, {}), "tap-sequin": tap}, repeat, workdir, start.wall_s
     )

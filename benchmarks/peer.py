@@ -77,9 +77,10 @@ def _scenario(key: str, syncs: int, per_id: bool, repeat: int, workdir: Path) ->
     return [Row(key, name, what, LATENCY_MS, conc, median_run(r), r) for name, r in runs.items()]
 
 
-def run(repeat: int, quick: bool, workdir: Path) -> tuple[list[Row], list[Target]]:
-    rows = _scenario("PL", 2000 if quick else 10000, False, repeat, workdir)
-    rows += _scenario("PI", 200 if quick else 1000, True, repeat, workdir)
+def run(repeat: int, size: str, workdir: Path) -> tuple[list[Row], list[Target]]:
+    n_list, n_ids = {"full": (10000, 1000), "quick": (2000, 200), "smoke": (20, 8)}[size]
+    rows = _scenario("PL", n_list, False, repeat, workdir)
+    rows += _scenario("PI", n_ids, True, repeat, workdir)
     out = []
     for key in ("PL", "PI"):
         tap, peer = (r for r in rows if r.scenario == key)

@@ -138,8 +138,8 @@ def count_rows(conninfo: str, schema: str) -> int:
     return int(row[0]) if row else 0
 
 
-def run(repeat: int, quick: bool, workdir: Path) -> tuple[list[Row], list[Target], list[str]]:
-    syncs = 400 if quick else SYNCS
+def run(repeat: int, size: str, workdir: Path) -> tuple[list[Row], list[Target], list[str]]:
+    syncs = {"full": SYNCS, "quick": 400, "smoke": 10}[size]
     helper = postgres_helper()
     root = install_project(workdir)
     tap_bin = root / ".meltano" / "extractors" / "tap-sequin" / "venv" / "bin" / "tap-sequin"

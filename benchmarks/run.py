@@ -1,7 +1,7 @@
 """Run the benchmarks side by side and report ratios against their targets.
 
     .venv/bin/python benchmarks/run.py [--only extraction,peer,pipeline] [--repeat 3]
-        [--quick] [--json FILE] [--markdown FILE]
+        [--size full|quick|smoke] [--json FILE] [--markdown FILE]
 
 - extraction (benchmarks/extraction.py): tap-sequin vs the stock SDK pattern and vs the
   floor; cost linear in the ids.
@@ -41,7 +41,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--only", default=",".join(SUITES), help="comma-separated suites")
     parser.add_argument("--repeat", type=int, default=1, help="runs per program (median)")
-    parser.add_argument("--quick", action="store_true", help="small sizes (smoke run)")
+    parser.add_argument(
+        "--size",
+        choices=("full", "quick", "smoke"),
+        default="full",
+        help="full: the stated scenarios; quick: ~1/5 (minutes); smoke: tiny (seconds)",
+    )
     parser.add_argument("--json", metavar="FILE", help="save every run as JSON")
     parser.add_argument("--markdown", metavar="FILE", help="also write the report here")
     args = parser.parse_args(argv)
@@ -60,19 +65,19 @@ def main(argv: list[str] | None = None) -> int:
         with tempfile.TemporaryDirectory(prefix="tap-sequin-bench-") as tmp:
             workdir = Path(tmp)
             if "extraction" in suites:
-                rows, targets, start = extraction.run(args.repeat, args.quick, workdir)
+                rows, targets, start = extraction.run(args.repeat, args.size, workdir)
                 notes = [
                     f"Start-up (tap-sequin, 1 id, 0 ms, median of {max(args.repeat, 3)}): "
                     f"{start.wall_s:.2f} s wall, {start.cpu_s:.2f} s CPU, {start.rss_mb:.0f} MB."
                 ]
                 sections.append(("Extraction", rows, targets, notes))
             if "peer" in suites:
-                rows, targets = peer.run(args.repeat, args.quick, workdir)
+                rows, targets = peer.run(args.repeat, args.size, workdir)
                 sections.append(("The peer: dlt rest_api, extraction only", rows, targets, []))
             if "pipeline" in suites:
                 import pipeline
 
-                rows, targets, notes = pipeline.run(args.repeat, args.quick, workdir)
+                rows, targets, notes = pipeline.run(args.repeat, args.size, workdir)
                 sections.append(("The whole pipeline into PostgreSQL", rows, targets, notes))
     except KeyboardInterrupt:
         log("interrupted; stopping child processes")
@@ -83,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     out = [
         f"{machine_line(info)}",
         f"Median of {args.repeat} run(s)"
-        + (" (--quick sizes: targets only indicative)." if args.quick else "."),
+        + ("." if args.size == "full" else f" ({args.size} sizes: targets only indicative)."),
     ]
     for title, rows, targets, notes in sections:
         out += ["", f"### {title}", "", table(rows), ""]
@@ -98,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
                 {
                     "machine": info,
                     "repeat": args.repeat,
-                    "quick": args.quick,
+                    "size": args.size,
                     "sections": [
                         {
                             "title": title,
