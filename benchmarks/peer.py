@@ -1,9 +1,9 @@
 """tap-sequin's extraction against the peer a user would pick instead: dlt's `rest_api`.
 
-Both extract from the same sandbox with the same latency, each as the CLI a user runs:
-`tap-sequin --config FILE` (RECORDs to stdout, counted by the harness) and
-`benchmarks/dlt_pipeline.py` (`pipeline.extract`: records to dlt's local load package).
-Wall time is spawn to exit for both, start-up included.
+Both extract from the same sandbox with the same latency, each as the CLI a user runs,
+and both write what they extracted to local files: `tap-sequin --config FILE` (stdout
+to a file) and `benchmarks/dlt_pipeline.py` (`pipeline.extract`: records to dlt's local
+load package). Wall time is spawn to exit for both, start-up included.
 
 - PL: list mode (no sync ids): one `GET /v1/syncs` of 10,000 syncs.
 - PI: per id, 1,000 ids, 8 requests in flight for both (tap-sequin's default
@@ -20,7 +20,7 @@ import shutil
 from pathlib import Path
 
 from extraction import TAP, run_against, tap_config
-from harness import BIN, ROOT, TOKEN, Run, Sandbox, median_run, sync_ids
+from harness import BIN, RECORD, ROOT, TOKEN, Run, Sandbox, median_run, sync_ids
 from report import Row, Target
 
 DLT = [str(BIN / "python"), str(ROOT / "benchmarks" / "dlt_pipeline.py")]
@@ -65,9 +65,10 @@ def _scenario(key: str, syncs: int, per_id: bool, repeat: int, workdir: Path) ->
             ids_file.write_text("\n".join(ids))
         cfg = tap_config(workdir, key, sb.url, ids)
         for _ in range(repeat):
-            runs["tap-sequin"].append(
-                run_against(sb, [*TAP, "--config", cfg], workdir, f"{key} tap-sequin")
-            )
+            tap_out = workdir / f"{key}-tap.out"
+            run = run_against(sb, [*TAP, "--config", cfg], workdir, f"{key} tap-sequin", tap_out)
+            run.records = tap_out.read_bytes().count(RECORD)
+            runs["tap-sequin"].append(run)
             out = workdir / f"{key}-dlt.out"
             run = run_against(sb, dlt_args(sb.url, workdir, ids_file), workdir, f"{key} dlt", out)
             run.records = dlt_rows(out)
