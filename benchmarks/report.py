@@ -52,10 +52,15 @@ class Target:
 
 
 def table(rows: list[Row]) -> str:
-    """Markdown table: one line per row, medians, with wall/floor where there is a floor."""
+    """Markdown table: one line per row, medians, with wall/floor where there is a floor.
+
+    other-CPU is what the rest of the machine burnt during a run (median): the sandbox,
+    PostgreSQL, and anyone else. Seconds of it per second of wall near the number of
+    cores mean the run competed for CPU.
+    """
     head = (
         "| scenario | program | syncs | latency ms | concurrency | wall s | CPU s "
-        "| peak RSS MB | records | floor s | wall/floor | runs (wall s) |"
+        "| peak RSS MB | records | floor s | wall/floor | runs (wall s) | other-CPU s |"
     )
     lines = [head, "|" + "---|" * (head.count("|") - 1)]
     for r in rows:
@@ -72,6 +77,7 @@ def table(rows: list[Row]) -> str:
             f"{r.floor_s:.2f}" if r.floor_s else "",
             f"{r.run.wall_s / r.floor_s:.2f}x" if r.floor_s else "",
             ", ".join(f"{x.wall_s:.2f}" for x in r.runs),
+            f"{r.run.other_cpu_s:.1f}",
         ]
         lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
     return "\n".join(lines)
