@@ -83,6 +83,17 @@ def table(rows: list[Row]) -> str:
     return "\n".join(lines)
 
 
+def summary(targets: list[Target]) -> str:
+    """Markdown table of every target: what was compared, the ratio, the limit, the verdict."""
+    lines = ["| target | measured | ratio | limit | |", "|---|---|---|---|---|"]
+    for t in targets:
+        sign = ">=" if t.at_least else "<="
+        cells = [t.name, t.detail, f"{t.value:.2f}x", f"{sign} {t.limit:g}x"]
+        cells.append("pass" if t.ok else "**FAIL**")
+        lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+    return "\n".join(lines)
+
+
 def _lscpu() -> str:
     try:
         out = subprocess.run(["lscpu"], capture_output=True, text=True, check=False).stdout

@@ -28,7 +28,7 @@ from typing import Any
 import extraction
 import peer
 from harness import log, stop_all
-from report import Row, Target, machine, machine_line, table
+from report import Row, Target, machine, machine_line, summary, table
 
 SUITES = ("extraction", "peer", "pipeline")
 
@@ -90,6 +90,7 @@ def main(argv: list[str] | None = None) -> int:
         f"Median of {args.repeat} run(s)"
         + ("." if args.size == "full" else f" ({args.size} sizes: targets only indicative)."),
     ]
+    out += ["", "### Targets", "", summary([t for s in sections for t in s[2]])]
     for title, rows, targets, notes in sections:
         out += ["", f"### {title}", "", table(rows), ""]
         out += [*notes, *(t.line() for t in targets)]
