@@ -38,12 +38,15 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 BIN = Path(sys.executable).parent
 
 
-def _thread_profiles(timer: object) -> tuple[list[cProfile.Profile], object]:
+def _thread_profiles(
+    timer: Callable[[], float] | None,
+) -> tuple[list[cProfile.Profile], object]:
     profiles: list[cProfile.Profile] = []
 
     def hook(frame: object, event: str, arg: object) -> None:
@@ -110,7 +113,7 @@ def main() -> int:
             main_profile.enable()
             tap.sync_all()
             main_profile.disable()
-        threading.setprofile(None)  # type: ignore[arg-type]
+        threading.setprofile(None)
         cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
     finally:
         sandbox.send_signal(signal.SIGTERM)

@@ -13,5 +13,5 @@ export UV_PYTHON_DOWNLOADS=never
 # as in many containers, every start would otherwise re-compile the SDK (+0.5 s).
 # Exported, so the uv that Meltano uses for plugin venvs does the same.
 export UV_COMPILE_BYTECODE=1
-echo "[setup] .venv from uv.lock (uv sync --frozen --all-groups)" >&2
-.tools/bin/uv sync --frozen --all-groups --quiet --python "$(command -v "$PYTHON")"
+echo "[setup] .venv from uv.lock (uv sync --frozen --all-groups --no-group bench)" >&2
+.tools/bin/uv sync --frozen --all-groups --no-group bench --quiet --python "$(command -v "$PYTHON")"
