@@ -18,10 +18,27 @@ import json
 from pathlib import Path
 from typing import Any
 
-from harness import BIN, ROOT, TOKEN, Run, Sandbox, describe, log, measure, median_run, sync_ids
+from harness import (
+    BIN,
+    ROOT,
+    TOKEN,
+    Run,
+    Sandbox,
+    describe,
+    log,
+    measure,
+    median_run,
+    sync_ids,
+    syncs_only_catalog,
+)
 from report import Row, Target
 
-TAP = [str(BIN / "tap-sequin")]
+
+def tap_command(workdir: Path) -> list[str]:
+    """`tap-sequin` extracting the `syncs` stream only, as the stock tap and dlt do."""
+    return [str(BIN / "tap-sequin"), "--catalog", syncs_only_catalog(workdir)]
+
+
 STOCK = [str(BIN / "python"), str(ROOT / "benchmarks" / "stock_tap.py")]
 DEFAULT_CONCURRENCY = 8  # tap-sequin's default max_concurrent_requests
 
@@ -52,8 +69,9 @@ def startup(workdir: Path, repeat: int) -> Run:
     """tap-sequin extracting 1 id at 0 latency: the start-up part of the floor."""
     with Sandbox(1, 0, workdir) as sb:
         cfg = tap_config(workdir, "startup", sb.url, sync_ids(1))
-        measure([*TAP, "--config", cfg], workdir, "warmup")  # not measured
-        runs = [run_against(sb, [*TAP, "--config", cfg], workdir, "startup") for _ in range(repeat)]
+        measure([*tap_command(workdir), "--config", cfg], workdir, "warmup")  # not measured
+        tap = tap_command(workdir)
+        runs = [run_against(sb, [*tap, "--config", cfg], workdir, "startup") for _ in range(repeat)]
     return median_run(runs)
 
 
@@ -103,7 +121,7 @@ def run(repeat: int, size: str, workdir: Path) -> tuple[list[Row], list[Target],
     """Scenarios A, D, E; returns their rows, targets and the start-up run."""
     start = startup(workdir, 1 if size == "smoke" else max(repeat, 3))
     log(describe("start-up (1 id, 0 ms)", start))
-    tap: tuple[list[str], dict[str, Any]] = (TAP, {})
+    tap: tuple[list[str], dict[str, Any]] = (tap_command(workdir), {})
     n_a, n_d, n_e = {
         "full": (300, 1000, (1000, 10000)),
         "quick": (60, 200, (200, 2000)),
@@ -116,7 +134,7 @@ def run(repeat: int, size: str, workdir: Path) -> tuple[list[Row], list[Target],
         "D",
         n_d,
         50,
-        {"tap-sequin": (TAP, {"max_concurrent_requests": 16})},
+        {"tap-sequin": (tap_command(workdir), {"max_concurrent_requests": 16})},
         repeat,
         workdir,
         start.wall_s,

@@ -295,3 +295,29 @@ def describe(label: str, run: Run) -> str:
         f"records {run.records}{extra} other-CPU {run.other_cpu_s:.2f}s "
         f"load {os.getloadavg()[0]:.2f}"
     )
+
+
+def syncs_only_catalog(workdir: Path) -> str:
+    """A catalog selecting only the `syncs` stream, written once to `workdir`; its path.
+
+    The stock pattern and dlt extract syncs only; tap-sequin also serves
+    `sync_health_history` and `credentials` by default, which would not compare like with like.
+    """
+    path = workdir / "syncs-only.catalog.json"
+    if not path.exists():
+        cfg = workdir / "discover.config.json"
+        cfg.write_text(json.dumps({"api_key": TOKEN}))
+        out = subprocess.run(
+            [str(BIN / "tap-sequin"), "--config", str(cfg), "--discover"],
+            check=True,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        ).stdout
+        catalog = json.loads(out)
+        for stream in catalog["streams"]:
+            for entry in stream["metadata"]:
+                if not entry["breadcrumb"]:
+                    entry["metadata"]["selected"] = stream["tap_stream_id"] == "syncs"
+        path.write_text(json.dumps(catalog))
+    return str(path)

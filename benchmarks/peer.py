@@ -19,7 +19,7 @@ import json
 import shutil
 from pathlib import Path
 
-from extraction import TAP, run_against, tap_config
+from extraction import run_against, tap_command, tap_config
 from harness import BIN, RECORD, ROOT, TOKEN, Run, Sandbox, median_run, sync_ids
 from report import Row, Target
 
@@ -66,7 +66,9 @@ def _scenario(key: str, syncs: int, per_id: bool, repeat: int, workdir: Path) ->
         cfg = tap_config(workdir, key, sb.url, ids)
         for _ in range(repeat):
             tap_out = workdir / f"{key}-tap.out"
-            run = run_against(sb, [*TAP, "--config", cfg], workdir, f"{key} tap-sequin", tap_out)
+            run = run_against(
+                sb, [*tap_command(workdir), "--config", cfg], workdir, f"{key} tap-sequin", tap_out
+            )
             run.records = tap_out.read_bytes().count(RECORD)
             runs["tap-sequin"].append(run)
             out = workdir / f"{key}-dlt.out"

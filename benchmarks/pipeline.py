@@ -157,6 +157,8 @@ def run(repeat: int, size: str, workdir: Path) -> tuple[list[Row], list[Target],
             TAP_SEQUIN_BASE_URL=sb.url,
             **pg.target_env(),
             TARGET_POSTGRES_DEFAULT_TARGET_SCHEMA=SCHEMA,
+            # The syncs stream only, as dlt loads: like for like.
+            TAP_SEQUIN__SELECT=json.dumps(["syncs.*"]),
         )
         files = {}
         for name, content in (
