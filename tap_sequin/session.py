@@ -22,7 +22,8 @@ and one cookie jar and adapter configuration. (Most of the CPU is requests' own,
 it re-reading proxy variables from the environment on every request, as documented.)
 
 Proxies, CA bundles (files and directories), ``NO_PROXY`` and friends are requests' own:
-``trust_env`` stays on, and ``merge_environment_settings`` reads the environment per request.
+the client asks requests' ``merge_environment_settings`` once, for ``base_url``, and keeps
+the answer on the session (see ``client._settle_environment``).
 """
 
 from __future__ import annotations
