@@ -26,10 +26,11 @@ from urllib.parse import quote, urljoin, urlsplit
 import requests
 from singer_sdk import metrics
 from singer_sdk.authenticators import BearerTokenAuthenticator
+from urllib3.connection import HTTPConnection
 
 from tap_sequin.errors import RetriesExhausted, SequinAPIError
 from tap_sequin.judging import NOT_FOUND, Endpoint, NotFound, Retry, judge, quoted
-from tap_sequin.session import Watchdog, describe, new_session
+from tap_sequin.session import Watchdog, describe, discard, new_session
 from tap_sequin.settings import Settings
 from tap_sequin.throttle import Stopped, Throttle, throttle_for
 
@@ -40,7 +41,11 @@ _MAX_REDIRECTS = 5
 # How long close() waits for calls still inside the client to leave it (they have been
 # ended by then, so this is milliseconds; the bound only guards against surprises).
 _CLOSE_WAIT = 1.0
-_MAX_BODY = 512 * 1024 * 1024  # a larger answer is not a sync list: refuse, don't swap
+# A larger answer is refused, not held: every worker holds its answer (and ~2x more while
+# decoding it), so a misbehaving server must not grow the tap without bound. Measured on
+# the sandbox: a listing of 10,000 syncs is 11 MB, one sync about 1 KB.
+_MAX_LISTING = 512 * 1024 * 1024
+_MAX_OBJECT = 16 * 1024 * 1024
 _CHUNK = 64 * 1024
 
 
@@ -69,6 +74,7 @@ class SequinClient:
         )
         _settle_environment(self._session, settings.base_url)
         self._watchdog = Watchdog(stop)
+        self._reuse_connections = True
         self._metrics = metrics.get_metrics_logger()
         self._calls = 0
         self._quiet = threading.Condition()
@@ -92,12 +98,11 @@ class SequinClient:
         or a ``NotFound`` if Sequin answers 404."""
         endpoint = self._endpoint(
             f"sync {sync_id}", f"/v1/syncs/{quote(sync_id, safe='')}", "/v1/syncs/{id}", "syncs"
-        )
+        )._replace(expect_id=sync_id, max_body=_MAX_OBJECT)
         body = self._get_json(endpoint)
         if isinstance(body, NotFound):
             return body
-        if isinstance(body, dict) and "id" not in body and isinstance(body.get("data"), dict):
-            body = body["data"]
+        body = _unwrapped(body)
         if not isinstance(body, dict):
             raise SequinAPIError(
                 endpoint.target,
@@ -159,8 +164,12 @@ class SequinClient:
         for attempt in range(attempts):
             self.throttle.wait_turn(self._stop)
             try:
-                response, body = self._attempt(endpoint)
-                return judge(endpoint, response, body, self._settings.api_key)
+                response, body, connection = self._attempt(endpoint)
+                if not self._reuse_connections and connection is not None:
+                    discard(connection)
+                answer = judge(endpoint, response, body, self._settings.api_key)
+                self._check_identity(endpoint, answer, connection)
+                return answer
             except Retry as retry:
                 last = retry.problem
                 if retry.wait is None:
@@ -191,8 +200,42 @@ class SequinClient:
             last=last,
         )
 
-    def _attempt(self, endpoint: Endpoint) -> tuple[requests.Response, bytes]:
-        """One attempt, redirects included, within ``request_timeout`` as a whole."""
+    def _check_identity(
+        self, endpoint: Endpoint, answer: t.Any, connection: HTTPConnection | None
+    ) -> None:
+        """Refuse an answer about another sync than the one asked for, and its connection.
+
+        HTTP/1.1 pairs answers with requests by order alone: a server or proxy that sends
+        one answer too many shifts every later answer on that connection by one, and
+        ``requests`` cannot see it (issue 8: records attributed to the wrong sync, exit 0).
+        The sync's own ``id`` can: such an answer is a failed attempt, retried, and the
+        connection it came on is shut down so that nothing queued on it is read again.
+        """
+        if endpoint.expect_id is None or isinstance(answer, NotFound):
+            return
+        got = _unwrapped(answer).get("id") if isinstance(answer, dict) else None
+        if isinstance(got, str) and got.strip().lower() == endpoint.expect_id.strip().lower():
+            return
+        if connection is not None:
+            discard(connection)
+        if self._reuse_connections:
+            # The server (or a proxy) is out of step: a connection kept for reuse may hold
+            # an answer nobody asked for. One connection per request from now on.
+            self._reuse_connections = False
+            self._session.headers["Connection"] = "close"
+            self._logger.warning(
+                "%s: an answer arrived for another sync than the one asked for; connections "
+                "are no longer reused this run",
+                endpoint.target,
+            )
+        shown = repr(got)[:60] if isinstance(got, str) else "no id"
+        raise Retry(f"HTTP 200 but the answer is about another sync ({shown}); connection dropped")
+
+    def _attempt(
+        self, endpoint: Endpoint
+    ) -> tuple[requests.Response, bytes, HTTPConnection | None]:
+        """One attempt, redirects included, within ``request_timeout`` as a whole; the
+        answer, its body and the connection it came on."""
         timeout = self._settings.request_timeout
         failure = None
         with self._watchdog.attempt(timeout) as attempt:
@@ -208,7 +251,7 @@ class SequinClient:
         if attempt.ended_by == "timeout":
             raise Retry(f"no complete answer within request_timeout ({timeout:g}s)")
         if failure is None:
-            return answer
+            return (*answer, attempt.connection)
         if failure.retryable:
             raise Retry(failure.problem)
         raise SequinAPIError(endpoint.target, failure.problem)
@@ -247,9 +290,10 @@ class SequinClient:
         size = 0
         for chunk in response.iter_content(_CHUNK):
             size += len(chunk)
-            if size > _MAX_BODY:
+            if size > endpoint.max_body:
                 raise SequinAPIError(
-                    endpoint.target, "answer larger than 512 MiB; check base_url"
+                    endpoint.target,
+                    f"answer larger than {endpoint.max_body // 2**20} MiB; check base_url",
                 ) from None
             chunks.append(chunk)
         return b"".join(chunks)
@@ -313,3 +357,10 @@ def _settle_environment(session: requests.Session, base_url: str) -> None:
     session.verify = found["verify"]
     session.cert = found["cert"]
     session.trust_env = False
+
+
+def _unwrapped(body: t.Any) -> t.Any:
+    """A single object as sent, or unwrapped from ``{"data": {...}}`` (sequin-api.md)."""
+    if isinstance(body, dict) and "id" not in body and isinstance(body.get("data"), dict):
+        return body["data"]
+    return body

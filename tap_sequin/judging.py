@@ -58,6 +58,8 @@ class Endpoint(t.NamedTuple):
     path: str  # the URL path requested, base_url's own path included
     template: str  # the metric's endpoint tag: "/v1/syncs/{id}"
     stream: str  # the metric's stream tag
+    expect_id: str | None = None  # the id a single object's answer must carry
+    max_body: int = 512 * 1024 * 1024  # bytes; a larger answer is refused, not held
 
     @property
     def target(self) -> str:

@@ -67,17 +67,27 @@ class Attempt:
                 return
             self.ended_by = reason
             sock = self.connection.sock if self.connection is not None else None
-        # Through an https:// proxy the connection's socket is urllib3's TLS-in-TLS wrapper;
-        # the TCP socket is beneath it. TLS sockets too are shut down beneath the TLS layer.
-        sock = getattr(sock, "socket", sock)
-        if sock is not None:
-            with contextlib.suppress(OSError, TypeError):
-                socket.socket.shutdown(sock, socket.SHUT_RDWR)
+        _shut_down(sock)
 
     def finish(self) -> None:
         """The attempt is over: its connection may now serve another attempt."""
         with self.lock:
             self.finished = True
+
+
+def discard(connection: HTTPConnection) -> None:
+    """Shut ``connection``'s socket down, so it is never reused (urllib3 then sees it as
+    dropped and connects afresh); a request using it meanwhile fails and is retried."""
+    _shut_down(getattr(connection, "sock", None))
+
+
+def _shut_down(sock: t.Any) -> None:
+    # Through an https:// proxy the connection's socket is urllib3's TLS-in-TLS wrapper;
+    # the TCP socket is beneath it. TLS sockets too are shut down beneath the TLS layer.
+    sock = getattr(sock, "socket", sock)
+    if sock is not None:
+        with contextlib.suppress(OSError, TypeError):
+            socket.socket.shutdown(sock, socket.SHUT_RDWR)
 
 
 def _register(connection: HTTPConnection) -> None:

@@ -10,13 +10,14 @@ from __future__ import annotations
 import collections
 import time
 import typing as t
+from pathlib import Path
 
 import pytest
 
 from tap_sequin.errors import RetriesExhausted
 from tap_sequin.sandbox import generate_syncs
 
-from .conftest import TOKEN, run_in_process
+from .conftest import TOKEN, run_cli, run_in_process
 from .rawhttp import Answer, RawServer, Request, gzip_response, json_response, response
 
 SYNCS = {s["id"]: s for s in generate_syncs(40, 3)}
@@ -71,6 +72,39 @@ def test_an_extra_response_after_a_body_is_never_taken_for_the_next_answer() -> 
 
     assert run.ids == ids
     _each_path_once(server, ids)
+
+
+@pytest.mark.parametrize("workers", [1, 8])
+def test_an_extra_response_arriving_late_is_refused_by_the_id_it_carries(
+    workers: int, tmp_path: Path
+) -> None:
+    # The extra response arrives 50 ms after the body: by then the client has sent its next
+    # request on the connection, and HTTP/1.1 pairs answers with requests by order alone, so
+    # requests itself reads the extra one as the next answer. The sync's id gives it away.
+    ids = IDS[:12]
+    intruder = {**SYNCS[IDS[-1]], "id": "intruder"}
+
+    def answer(request: Request) -> Answer:
+        def pieces() -> t.Iterator[bytes]:
+            yield json_response(200, _sync(request))
+            time.sleep(0.05)
+            yield json_response(200, intruder)
+
+        return pieces(), True
+
+    with RawServer(_syncs_only(answer)) as server:
+        run = run_cli(_config(server, ids, max_concurrent_requests=workers), tmp_path)
+
+    assert run.status == 0, run.stderr[-2000:]
+    assert run.ids == ids  # each record is the sync asked for, each exactly once
+    refused = run.stderr.count("the answer is about another sync")
+    assert refused >= 1
+    assert run.stderr.count("connections are no longer reused this run") == 1
+    # A request is repeated only after a wrong answer (or the connection that wrong answer
+    # came on being dropped under it), never otherwise.
+    repeats = len(_sync_requests(server)) - len(ids)
+    assert 0 < repeats <= 2 * refused
+    assert "intruder" not in {r["id"] for r in run.records}
 
 
 def test_stray_bytes_after_a_body_fail_no_request() -> None:
