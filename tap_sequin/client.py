@@ -16,6 +16,7 @@ A ``SequinClient`` is safe to share between worker threads.
 from __future__ import annotations
 
 import logging
+import os
 import random
 import threading
 import time
@@ -28,7 +29,7 @@ from singer_sdk import metrics
 from singer_sdk.authenticators import BearerTokenAuthenticator
 from urllib3.connection import HTTPConnection
 
-from tap_sequin.errors import RetriesExhausted, SequinAPIError
+from tap_sequin.errors import ConfigError, RetriesExhausted, SequinAPIError
 from tap_sequin.judging import NOT_FOUND, Endpoint, NotFound, Retry, judge, quoted
 from tap_sequin.session import Watchdog, describe, discard, new_session
 from tap_sequin.settings import Settings
@@ -353,6 +354,17 @@ def _settle_environment(session: requests.Session, base_url: str) -> None:
     ``syncs`` only, 3 runs each), 5.0-5.3 s of user CPU before, 3.9-4.3 s after.
     """
     found = session.merge_environment_settings(base_url, {}, None, None, None)
+    bundle = found["verify"]
+    if isinstance(bundle, str) and not os.path.exists(bundle):
+        variable = next(
+            (v for v in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE") if os.environ.get(v) == bundle),
+            "REQUESTS_CA_BUNDLE",
+        )
+        raise ConfigError(
+            variable,
+            f"names {bundle!r:.200}, which does not exist; point it at a CA file or a "
+            "c_rehash'd directory, or unset it to trust certifi's bundle",
+        )
     session.proxies = found["proxies"]
     session.verify = found["verify"]
     session.cert = found["cert"]

@@ -8,6 +8,7 @@ import base64
 import contextlib
 import http.server
 import json
+import os
 import shutil
 import socket
 import socketserver
@@ -127,6 +128,28 @@ def test_https_with_a_ca_directory(
     run = run_in_process(_config(url))
 
     assert run.ids == list(SYNCS)
+
+
+@pytest.mark.parametrize("variable", ["REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"])
+def test_a_ca_bundle_that_does_not_exist_is_one_line_naming_the_variable(
+    variable: str,
+    https_server: tuple[str, str, type[_Syncs]],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: t.Any,
+) -> None:
+    url, _, handler = https_server
+    _clear(monkeypatch)
+    missing = str(tmp_path / "nope.pem")
+    env = {k: v for k, v in os.environ.items() if k.upper() not in _TRUST + _PROXIES}
+    env[variable] = missing
+
+    run = run_cli(_config(url), tmp_path, env=env)
+
+    assert run.status == 1
+    assert run.last_stderr_line.startswith(f"tap-sequin: error: setting '{variable}': names")
+    assert "does not exist" in run.last_stderr_line
+    assert "unexpected" not in run.stderr
+    assert handler.connections == set()
 
 
 @pytest.mark.parametrize("ssl_cert_file", [False, True], ids=["no CA", "SSL_CERT_FILE only"])
