@@ -173,10 +173,15 @@ class SequinClient:
                 return answer
             except Retry as retry:
                 last = retry.problem
+                backoff = self._backoff(attempt)
                 if retry.wait is None:
-                    delay, why = self._backoff(attempt), "backoff"
-                else:
+                    delay, why = backoff, "backoff"
+                elif retry.wait >= backoff:
                     delay, why = retry.wait, retry.asked
+                else:
+                    # "Retry-After: 0", or a date already past (clock skew): no storm of
+                    # immediate retries; back off at least as far as without it.
+                    delay, why = backoff, f"{retry.asked}, less than the backoff"
                 if retry.wait is not None or retry.pause_all:
                     self.throttle.pause(delay)
             if self._stop.is_set():

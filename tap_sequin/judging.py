@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import email.utils
 import json
+import re
 import time
 import typing as t
 
@@ -23,6 +24,9 @@ if t.TYPE_CHECKING:
     import requests
 
 RETRYABLE = frozenset({429, 500, 502, 503, 504})
+# RFC 9110's delta-seconds (ASCII digits; a fraction tolerated), not Python's float syntax
+# ("1_000", "1e3", "inf", other scripts' digits).
+_DELTA_SECONDS = re.compile(r"[0-9]+(?:\.[0-9]+)?", re.ASCII)
 MAX_RETRY_AFTER = 300.0
 
 
@@ -90,9 +94,9 @@ def retry_after_seconds(value: str | None) -> float | None:
     if not value:
         return None
     value = value.strip()
-    try:
+    if _DELTA_SECONDS.fullmatch(value):
         seconds = float(value)
-    except ValueError:
+    else:
         try:
             when = email.utils.parsedate_to_datetime(value)
         except (TypeError, ValueError):

@@ -147,6 +147,24 @@ def parse_sync_ids(value: object) -> tuple[str, ...]:
     return tuple(seen)
 
 
+# Beyond these a value is a mistake, not a wish: 10**20 threads or a timeout past the
+# platform's clock exhaust the machine or crash (issue 9), where a one-line refusal helps.
+UPPER_BOUNDS: dict[str, float] = {
+    "request_timeout": 3600,
+    "retry_backoff_seconds": 3600,
+    "max_retries": 100,
+    "max_concurrent_requests": 256,
+    "max_requests_per_second": 10_000,
+}
+
+
+def _at_most(name: str, value: float | None) -> float | None:
+    limit = UPPER_BOUNDS[name]
+    if value is not None and value > limit:
+        raise ConfigError(name, f"must be at most {limit:g}, got {value:g}")
+    return value
+
+
 def parse_settings(config: t.Mapping[str, t.Any]) -> Settings:
     """Validate ``config`` and return the settings of the run, or raise ``ConfigError``."""
     api_key = config.get("api_key")
@@ -161,21 +179,33 @@ def parse_settings(config: t.Mapping[str, t.Any]) -> Settings:
     if not isinstance(user_agent, str) or not user_agent.isprintable():
         raise ConfigError("user_agent", "must be a printable string")
 
-    rps = _positive(config, "max_requests_per_second", None)
+    rps = _at_most("max_requests_per_second", _positive(config, "max_requests_per_second", None))
     max_retries = int(t.cast(float, _number(config, "max_retries", 5, integer=True)))
     if max_retries < 0:
         raise ConfigError("max_retries", f"must be 0 or more, got {max_retries}")
+    _at_most("max_retries", max_retries)
     corrections: list[str] = []
     return Settings(
         api_key=api_key.strip(),
         sync_ids=parse_sync_ids(config.get("sync_ids")),
         base_url=parse_base_url(config.get("base_url") or DEFAULT_BASE_URL, corrections),
-        request_timeout=t.cast(float, _positive(config, "request_timeout", 30.0)),
+        request_timeout=t.cast(
+            float, _at_most("request_timeout", _positive(config, "request_timeout", 30.0))
+        ),
         max_retries=max_retries,
-        retry_backoff_seconds=t.cast(float, _positive(config, "retry_backoff_seconds", 1.0)),
+        retry_backoff_seconds=t.cast(
+            float,
+            _at_most("retry_backoff_seconds", _positive(config, "retry_backoff_seconds", 1.0)),
+        ),
         user_agent=user_agent,
         max_concurrent_requests=int(
-            t.cast(float, _positive(config, "max_concurrent_requests", 8, integer=True))
+            t.cast(
+                float,
+                _at_most(
+                    "max_concurrent_requests",
+                    _positive(config, "max_concurrent_requests", 8, integer=True),
+                ),
+            )
         ),
         max_requests_per_second=rps,
         corrections=tuple(corrections),

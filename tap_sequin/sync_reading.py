@@ -67,6 +67,9 @@ class SyncReading:
         self.started = False
         self.extracted = 0
         self.not_found: list[str] = []
+        # Ids whose 404 did not say the sync is gone; the run fails once every stream is out.
+        self.unexplained_404: list[str] = []
+        self.failure: SequinAPIError | None = None
         # A listing is complete when every item became a row: only then may deletions apply.
         self.complete = False
 
@@ -122,14 +125,25 @@ class SyncReading:
         from tap_sequin.client import NotFound
 
         settings = self._settings
-        fetcher = self._fetcher(client.get_sync, settings.max_concurrent_requests, stop)
+        # No more workers than ids: each is a thread with its own connection.
+        workers = min(settings.max_concurrent_requests, len(settings.sync_ids))
+        fetcher = self._fetcher(client.get_sync, workers, stop)
+        path = "/v1/syncs/{id}"
         for sync_id, raw in fetcher.run(settings.sync_ids):
             if isinstance(raw, NotFound):
                 self.not_found.append(sync_id)
+                path = raw.path.rsplit("/", 1)[0] + "/{id}" if raw.path else path
+                said = f' "{raw.summary}"' if raw.summary else ""
+                if raw.route_level:
+                    # A bare "Not found" (or no summary: a proxy's, a web server's) does not
+                    # say the sync is gone; the run extracts the rest, then fails (see below).
+                    self.unexplained_404.append(sync_id)
                 self._logger.warning(
-                    "sync %s: not found (HTTP 404); skipped, the other syncs are extracted. "
-                    "Check sync_ids",
+                    "sync %s: HTTP 404%s (GET %s); skipped%s. Check sync_ids",
                     sync_id,
+                    said,
+                    raw.path or path,
+                    ", the other syncs are extracted" if len(settings.sync_ids) > 1 else "",
                 )
                 continue
             try:
@@ -153,8 +167,18 @@ class SyncReading:
             raise ConfigError(
                 "sync_ids",
                 f"none of the {count} configured sync{'' if count == 1 else 's'} could be read "
-                f"from base_url {settings.base_url} (every GET /v1/syncs/{{id}} answered 404); "
+                f"from base_url {settings.base_url} (every GET {path} answered 404); "
                 "check base_url and sync_ids",
+            )
+        if self.unexplained_404:
+            count = len(self.unexplained_404)
+            shown = ", ".join(self.unexplained_404[:10])
+            self.failure = SequinAPIError(
+                f"sync{'' if count == 1 else 's'} {shown}",
+                f"HTTP 404 that does not say the sync is gone (GET {path}, no sync named in "
+                f"the answer); the other {self.extracted} were extracted. Check sync_ids and "
+                "base_url",
+                status=404,
             )
 
     def _every_sync(

@@ -302,6 +302,10 @@ class TapSequin(Tap):
             self.check_interrupted()
             raise
         self.logger.info(self.summary())
+        reading = self._sync_reading
+        if reading is not None and reading.failure is not None:
+            # Everything reachable is out; the run still could not do all of its job.
+            raise reading.failure
 
     def summary(self) -> str:
         """One line on what the run did: what was extracted, what the tap sent."""

@@ -67,6 +67,26 @@ def test_not_found_id_is_warned_and_the_others_are_extracted(
     assert "1 not found" in run.last_stderr_line
 
 
+def test_a_404_that_does_not_name_the_sync_extracts_the_rest_then_fails(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    # A bare {"summary": "Not found"} is what a wrong path gets; it does not say the sync
+    # is gone, so the run must not stay green (issue 9), yet the other syncs are loaded.
+    ids = sandbox.sync_ids[:4]
+    sandbox.set_faults(Faults(rules=(Rule(f"/v1/syncs/{ids[1]}", "404", times=10),)))
+
+    run = run_cli(config_for(sandbox, sync_ids=ids), tmp_path)
+
+    assert run.status == 1
+    assert run.ids == [ids[0], ids[2], ids[3]]
+    assert [h["sync_id"] for h in run.records_of("sync_health_history")] == run.ids
+    last = run.last_stderr_line
+    assert last.startswith(f"tap-sequin: error: sync {ids[1]}: HTTP 404 that does not say")
+    assert "GET /v1/syncs/{id}" in last
+    assert "check sync_ids and base_url" in last.lower()
+    assert run.of_type("STATE"), "a final STATE still goes out"
+
+
 @pytest.mark.parametrize("as_date", [False, True], ids=["seconds", "http-date"])
 def test_429_waits_what_retry_after_says(as_date: bool) -> None:
     with make_sandbox(syncs=3) as sb:

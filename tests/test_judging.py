@@ -193,6 +193,22 @@ def test_retry_after_as_an_http_date_and_a_cap(
     assert "capped at 300s" in caplog.text
 
 
+@pytest.mark.parametrize("said", ["0", "-5", "past-date", "1_000", "\u0661\u0662"])
+def test_a_retry_after_below_the_backoff_or_not_seconds_never_means_an_immediate_retry(
+    said: str, harness: Harness, requests_mock: rm.Mocker
+) -> None:
+    # Retry-After: 0, a negative value, a date already past (clock skew), or text that is
+    # not RFC 9110 delta-seconds: the retries still back off (retry_backoff_seconds 1).
+    if said == "past-date":
+        said = email.utils.formatdate(time.time() - 30, usegmt=True)
+    answers = [{"status_code": 503, "headers": {"Retry-After": said}, "json": {}}] * 3
+    requests_mock.get(_sync_url(), [*answers, {"json": SYNC}])
+
+    assert harness.client.get_sync("abc") == SYNC
+    assert len(harness.stop.waits) == 3
+    assert all(wait >= 0.5 for wait in harness.stop.waits), harness.stop.waits
+
+
 def test_a_429_without_retry_after_backs_off_and_pauses_every_worker(
     harness: Harness, requests_mock: rm.Mocker
 ) -> None:

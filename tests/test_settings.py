@@ -135,3 +135,28 @@ def test_incremental_replication_in_the_catalog_is_refused(
     assert "replication" in run.last_stderr_line
     assert "FULL_TABLE" in run.last_stderr_line
     assert sandbox.requests == []
+
+
+@pytest.mark.parametrize(
+    ("setting", "value", "limit"),
+    [
+        ("max_concurrent_requests", "9999999999999999999999", "256"),
+        ("max_concurrent_requests", 100000, "256"),
+        ("request_timeout", 1e20, "3600"),
+        ("request_timeout", "1e20", "3600"),
+        ("max_requests_per_second", 1e20, "10000"),
+        ("retry_backoff_seconds", 86400, "3600"),
+        ("max_retries", "1e20", "100"),
+    ],
+)
+def test_absurdly_large_numbers_are_refused_in_one_line_before_any_request(
+    setting: str, value: t.Any, limit: str, sandbox: Sandbox, tmp_path: Path
+) -> None:
+    # 10**22 workers once took all 23 GiB of the machine; 1e20 s crashed on time_t.
+    run = run_cli(config_for(sandbox, **{setting: value}), tmp_path)
+    assert run.status == 1
+    assert run.last_stderr_line.startswith(
+        f"tap-sequin: error: setting '{setting}': must be at most {limit}, got"
+    ), run.stderr[-1000:]
+    assert "unexpected" not in run.stderr
+    assert sandbox.requests == []
