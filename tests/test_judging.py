@@ -149,6 +149,34 @@ def test_a_404_on_the_listing_names_the_path_and_base_url(requests_mock: rm.Mock
     assert "base_url" in message
 
 
+def test_a_listing_whose_body_is_not_json_is_retried_then_names_the_path(
+    harness: Harness, requests_mock: rm.Mocker
+) -> None:
+    page = {
+        "status_code": 200,
+        "text": "<html>proxy</html>",
+        "headers": {"Content-Type": "text/html"},
+    }
+    requests_mock.get(f"{BASE}/v1/syncs", [page] * 4)
+
+    with pytest.raises(RetriesExhausted) as caught:
+        harness.client.list_syncs()
+
+    assert requests_mock.call_count == 4  # max_retries 3
+    message = str(caught.value)
+    assert "listing (GET /v1/syncs)" in message
+    assert "not JSON (content-type text/html" in message
+
+
+def test_answers_about_another_sync_are_retried_and_never_returned(
+    harness: Harness, requests_mock: rm.Mocker
+) -> None:
+    requests_mock.get(_sync_url(), [{"json": {**SYNC, "id": "other"}}, {"json": SYNC}])
+
+    assert harness.client.get_sync("abc") == SYNC
+    assert requests_mock.call_count == 2
+
+
 def test_credentials_are_listed_and_a_404_is_not_found(
     harness: Harness, requests_mock: rm.Mocker
 ) -> None:
