@@ -20,9 +20,9 @@ deeper than ``MAX_DEPTH`` are replaced whole by ``REDACTED``.
 Keys meant to be public are kept: a name ending in one of ``PUBLIC_SUFFIXES``
 (``stripe_publishable_key``, ``public_key``) is not redacted by the ``key`` suffix (it still is
 if it contains a secret word). Over-redaction is the accepted cost elsewhere: a boolean
-``is_session_based`` is hidden too, and so is a ``monkey``. Identifiers are not secrets and stay: ``oauth_app_id``, ``key_id``,
-``installation_id``, ``hub_id``, ``account_login`` (a key's id names the key; it does not
-open anything by itself).
+``is_session_based`` is hidden too, and so is a ``monkey``. Identifiers are not secrets and
+stay: ``oauth_app_id``, ``key_id``, ``installation_id``, ``hub_id``, ``account_login`` (a
+key's id names the key; it does not open anything by itself).
 
 The same rule is applied to health objects (a sync's ``health``, a credential's ``health``):
 a secret-named key in them is redacted too, in every column and stream that carries one.
