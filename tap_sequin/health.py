@@ -9,7 +9,8 @@ Sequin documents health only by example (see shared/reference/sequin-api.md):
 
 Every key of these shapes has a column; the whole object is also kept as it was served, in
 the ``health`` column, so a key Sequin adds later is kept there too (and warned about once
-per run, as it has no column of its own).
+per run, as it has no column of its own). Kept with secrets redacted, as everywhere
+(``tap_sequin.redaction``): a health's ``credential`` part may grow a token one day.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from __future__ import annotations
 from typing import Any
 
 from tap_sequin.fields import FieldReader
+from tap_sequin.redaction import redact
 
 _SYNC_KEYS = frozenset({"status", "sync_id", "credential", "provider"})
 _PART_KEYS = frozenset({"status", "notes", "time"})
@@ -46,6 +48,7 @@ def sync_health(value: Any, sync_id: str, read: FieldReader) -> tuple[Any, ...]:
         else:
             read.problems.wrong_type("health", sync_id, value, "an object")
         return (None,) * len(SYNC_HEALTH_COLUMNS)
+    value = redact(value)
     if not _SYNC_KEYS.issuperset(value):
         read.problems.unknown_keys(value, _SYNC_KEYS, sync_id, "health.", _KEPT)
     credential_status, credential_notes = _part(value, "credential", sync_id, read)
@@ -87,6 +90,7 @@ def credential_health(value: Any, credential_id: str, read: FieldReader) -> tupl
     health = read.object(value, "health", credential_id)
     if health is None:
         return (None,) * len(CREDENTIAL_HEALTH_COLUMNS)
+    health = redact(health)
     if not _CREDENTIAL_KEYS.issuperset(health):
         read.problems.unknown_keys(health, _CREDENTIAL_KEYS, credential_id, "health.", _KEPT)
     return (

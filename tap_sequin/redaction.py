@@ -9,12 +9,23 @@ The rule: inside a sync's ``credential`` -- at any depth, through ``properties``
 ``oauth_app`` and any nested object or list -- a key whose name, lower-cased and stripped of
 everything but letters and digits, contains one of ``SECRET_WORDS`` (also so stripped) has its
 value replaced by ``REDACTED``. So ``refresh_token``, ``clientSecret``, ``Private-Key`` and
-``X-Api-Key`` are all caught. The key stays, so analysts can see that a secret exists; a null
-value stays null (there is nothing to hide). A key named exactly one of ``SECRET_KEY_NAMES``
-(``key``, ``pass``, ``pin``) is redacted too: those are too short to match inside other names.
-Objects nested deeper than ``MAX_DEPTH`` are replaced whole by ``REDACTED``.
+``X-Api-Key`` are all caught. So is a name that ends in one of ``SECRET_SUFFIXES`` (``key``,
+or ``keys``: ``client_key``, ``access_key``, ``encryption_key``, ``ssh_key``), and a name that is
+exactly one of ``SECRET_KEY_NAMES`` (``pass``, ``pin``, ``auth`` as in ``"Basic ..."``,
+``credentials``): those are too short or too common to match inside other names (``oauth_app``,
+and a health object's ``credential`` part, are no secrets). The key stays, so analysts can
+see that a secret exists; a null value stays null (there is nothing to hide). Objects nested
+deeper than ``MAX_DEPTH`` are replaced whole by ``REDACTED``.
 
-Over-redaction is the accepted cost: a boolean ``is_session_based`` is hidden too.
+Keys meant to be public are kept: a name ending in one of ``PUBLIC_SUFFIXES``
+(``stripe_publishable_key``, ``public_key``) is not redacted by the ``key`` suffix (it still is
+if it contains a secret word). Over-redaction is the accepted cost elsewhere: a boolean
+``is_session_based`` is hidden too, and so is a ``monkey``. Identifiers are not secrets and
+stay: ``oauth_app_id``, ``key_id``, ``installation_id``, ``hub_id``, ``account_login`` (a
+key's id names the key; it does not open anything by itself).
+
+The same rule is applied to health objects (a sync's ``health``, a credential's ``health``):
+a secret-named key in them is redacted too, in every column and stream that carries one.
 
 Not redacted: the sync's own top-level ``metadata``. It is the user's data, written by the user
 through the API, and the tap passes it through untouched. Unknown top-level fields never reach
@@ -39,6 +50,7 @@ SECRET_WORDS: tuple[str, ...] = (
     "client_secret",
     "private_key",
     "passphrase",
+    "passcode",
     "signing_key",
     "authorization",
     "cookie",
@@ -46,7 +58,13 @@ SECRET_WORDS: tuple[str, ...] = (
     "bearer",
 )
 
-SECRET_KEY_NAMES: tuple[str, ...] = ("key", "pass", "pin")
+# Matched at the end of the folded name, a plural ``s`` removed.
+SECRET_SUFFIXES: tuple[str, ...] = ("key",)
+
+# Keys meant to be published (Stripe's ``stripe_publishable_key``, any ``public_key``).
+PUBLIC_SUFFIXES: tuple[str, ...] = ("publickey", "publishablekey")
+
+SECRET_KEY_NAMES: tuple[str, ...] = ("pass", "pin", "auth", "credentials")
 
 MAX_DEPTH = 32
 
@@ -65,7 +83,14 @@ def is_secret_key(name: str) -> bool:
     secret = _secret_by_name.get(name)
     if secret is None:
         folded = _NOT_ALPHANUMERIC.sub("", name.lower())
-        secret = folded in SECRET_KEY_NAMES or _SECRET_PATTERN.search(folded) is not None
+        secret = (
+            folded in SECRET_KEY_NAMES
+            or (
+                (stem := folded.removesuffix("s")).endswith(SECRET_SUFFIXES)
+                and not stem.endswith(PUBLIC_SUFFIXES)
+            )
+            or _SECRET_PATTERN.search(folded) is not None
+        )
         # Key names repeat across syncs; the bound only matters if they do not.
         if len(_secret_by_name) >= _MAX_CACHED_NAMES:
             _secret_by_name.clear()

@@ -8,8 +8,8 @@ Pure functions of the input, no HTTP. What the shaper does to a sync:
   ``rate_limit_interval``, ``rate_limit_max_concurrent_requests``;
 - normalises timestamps (top-level and the credential's) to RFC 3339 in UTC
   (see ``tap_sequin.timestamps``);
-- redacts the credential's secrets (see ``tap_sequin.redaction``); the top-level ``metadata`` is
-  the user's own data and passes through unredacted;
+- redacts the secrets of the credential and of the health (see ``tap_sequin.redaction``);
+  the top-level ``metadata`` is the user's own data and passes through unredacted;
 - replaces U+0000 by U+FFFD in every string, keys included, at any depth (see ``tap_sequin.nul``);
 - drops fields the schema does not know, with a warning, so nothing disappears silently;
 - turns a known field of the wrong type or shape into null, with a warning.

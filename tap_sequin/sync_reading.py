@@ -1,7 +1,8 @@
 """One run's reading of the syncs, shared by the ``syncs`` and ``sync_health_history`` streams.
 
 The syncs are read once per run (``GET /v1/syncs/{id}`` per configured id, in order and
-concurrently, or ``GET /v1/syncs`` once) and shaped once. Each shaped row goes to the
+concurrently, or ``GET /v1/syncs`` once) and shaped once; a sync is emitted once per run,
+even when two configured ids (or two listing items) answer with it. Each shaped row goes to the
 ``syncs`` stream, and its health is noted for ``sync_health_history`` (when that stream is
 selected): so the history costs no request, and deselecting either stream, or mapping its
 records, never changes the other. If ``syncs`` is not synced, the history stream drives the
@@ -129,6 +130,9 @@ class SyncReading:
         workers = min(settings.max_concurrent_requests, len(settings.sync_ids))
         fetcher = self._fetcher(client.get_sync, workers, stop)
         path = "/v1/syncs/{id}"
+        # Sequin's id of each sync emitted -> the configured id it was read as: two ids
+        # answering with one sync must not give two rows with one primary key.
+        emitted: dict[str, str] = {}
         for sync_id, raw in fetcher.run(settings.sync_ids):
             if isinstance(raw, NotFound):
                 self.not_found.append(sync_id)
@@ -152,6 +156,16 @@ class SyncReading:
                 raise SequinAPIError(
                     f"sync {sync_id}", f"HTTP 200 but {exc}; check base_url", status=200
                 ) from None
+            first = emitted.setdefault(row["id"], sync_id)
+            if first != sync_id:
+                self._logger.warning(
+                    "sync %s: Sequin answered with sync %s, already extracted as configured "
+                    "id %s; extracted once. Check sync_ids",
+                    sync_id,
+                    row["id"],
+                    first,
+                )
+                continue
             if row["id"] != sync_id:
                 self._logger.warning(
                     "sync %s: Sequin answered with sync %s; loaded under the id it gave",

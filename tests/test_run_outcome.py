@@ -13,7 +13,7 @@ import pytest
 
 from tap_sequin.sandbox import Faults, Sandbox
 
-from .conftest import config_for, make_sandbox, run_cli
+from .conftest import catalog_selecting, config_for, make_sandbox, run_cli
 
 MAPS: dict[str, dict[str, t.Any]] = {
     "filter": {"syncs": {"__filter__": "health_status != 'healthy'"}},
@@ -75,6 +75,35 @@ def test_summary_says_what_was_sent_in_the_right_plural(tmp_path: Path) -> None:
     assert "1 row of sync_health_history" in line
     assert "credentials (ACTIVATE_VERSION sent)" in line
     assert "deleted" not in line
+
+
+def test_summary_counts_records_sent_per_stream_not_syncs_read(tmp_path: Path) -> None:
+    maps = {"sync_health_history": {"__filter__": "False"}, "syncs": {"__filter__": "False"}}
+    with make_sandbox(syncs=4) as sb:
+        run = run_cli(config_for(sb, stream_maps=maps), tmp_path)
+
+    assert run.status == 0, run.stderr
+    assert run.records == []
+    assert run.records_of("sync_health_history") == []
+    line = run.last_stderr_line
+    assert "extracted 0 syncs of 4 read (no ACTIVATE_VERSION: only 0 of 4 syncs" in line
+    assert "0 rows of sync_health_history (of 4 syncs read)" in line
+    assert "4 rows" not in line
+
+
+def test_summary_names_only_the_streams_that_ran(tmp_path: Path) -> None:
+    with make_sandbox(syncs=4) as sb:
+        config = config_for(sb)
+        catalog = tmp_path / "catalog.json"
+        catalog.write_text(json.dumps(catalog_selecting(config, "credentials")))
+        run = run_cli(config, tmp_path, "--catalog", str(catalog))
+        listed = len(sb.credentials())
+
+    assert run.status == 0, run.stderr
+    assert len(run.records_of("credentials")) == listed > 0
+    line = run.last_stderr_line
+    assert line.endswith(f"{listed} credentials (ACTIVATE_VERSION sent)")
+    assert "sync" not in line
 
 
 def test_nul_nested_anywhere_is_replaced_warned_once_and_every_sync_loads(

@@ -456,6 +456,38 @@ def test_admin_routes_drive_a_running_sandbox(sb: Sandbox) -> None:
     assert sb.requests == []
 
 
+def test_admin_patch_replaces_each_field_health_included(sb: Sandbox) -> None:
+    sync_id = sb.sync_ids[4]
+    path = f"/_sandbox/syncs/{sync_id}"
+    before = sb.sync(sync_id)
+
+    def patch(body: Any) -> Answer:
+        return call(sb, "PATCH", path, token=None, body=body)
+
+    replaced = {"status": "warn", "provider": {"status": "warn", "notes": ["slow"]}}
+    assert patch({"health": replaced}).json()["health"] == replaced, "replaced, not merged"
+    assert patch({"health": "healthy"}).json()["health"] == "healthy"  # a wrong shape, served
+    assert patch({"health": None}).json()["health"] is None
+    assert sb.sync(sync_id)["health"] is None
+    assert call(sb, "GET", f"/v1/syncs/{sync_id}").json()["health"] is None
+    assert patch({"health_status": "error"}).json()["health"] == {"status": "error"}
+    assert sb.sync(sync_id)["updated_at"] == before["updated_at"], "health is no edit"
+    assert patch({"metadata": None}).json()["metadata"] is None
+
+    for body in ([1], "x", 3):
+        answer = patch(body)
+        assert answer.status == 400
+        assert answer.json() == {"summary": "Bad admin request: the body must be a JSON object"}
+    conn = http.client.HTTPConnection("127.0.0.1", sb.port, timeout=10)
+    try:
+        conn.request("PATCH", path, body=b"{not json")
+        answer = Answer(conn.getresponse())
+    finally:
+        conn.close()
+    assert answer.status == 400
+    assert answer.json() == {"summary": "Bad admin request: the body is not JSON"}
+
+
 def test_start_and_stop_are_idempotent_and_leave_no_thread() -> None:
     threads = threading.active_count()
     sandbox = Sandbox(syncs=3)

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from tap_sequin.errors import TapSequinError
+from tap_sequin.redaction import REDACTED
 from tap_sequin.sandbox import SECRET_MARKER, Faults, Rule, generate_syncs
 
 from .conftest import TOKEN, config_for, make_sandbox, run_cli, run_in_process
@@ -101,3 +102,38 @@ def test_config_errors_about_the_token_never_echo_it(bad_key: t.Any, tmp_path: P
     assert "api_key" in run.last_stderr_line
     assert TOKEN not in run.stdout + run.stderr
     assert "12345" not in run.stdout + run.stderr
+
+
+# Secret-named keys the API might put inside a health object, each with a value to look for.
+HEALTH_SECRETS = {
+    "refresh_token": "LEAK-refresh-9f2c",
+    "client_key": "LEAK-client-key-41ab",
+    "passcode": "LEAK-passcode-77d0",
+    "auth": "Basic LEAK-basic-auth-5e1f",
+}
+
+
+def test_secrets_inside_health_are_redacted_in_every_stream(tmp_path: Path) -> None:
+    with make_sandbox(syncs=3) as sb:
+        sync_id = sb.sync_ids[1]
+        credential_part = {"status": "ok", "notes": [], **HEALTH_SECRETS}
+        sb.set_health(sync_id, {"status": "warn", "credential": credential_part})
+        credentials = sb.credentials()
+        credentials[0]["health"] = {"status": "ok", "notes": [], "access_key": "LEAK-ak-0c3d"}
+        sb.set_credentials(credentials)
+        run = run_cli(config_for(sb), tmp_path, env=DEBUG)
+
+    assert run.status == 0, run.stderr
+    everything = run.stdout + run.stderr
+    for value in [*HEALTH_SECRETS.values(), "LEAK-ak-0c3d"]:
+        assert value not in everything
+    assert "LEAK" not in everything
+    # The keys stay, so an analyst sees that a secret was there; the rest of health is kept.
+    expected = {"status": "ok", "notes": [], **dict.fromkeys(HEALTH_SECRETS, REDACTED)}
+    (row,) = [r for r in run.records if r["id"] == sync_id]
+    assert row["health"] == {"status": "warn", "credential": expected}
+    assert row["health_credential_status"] == "ok"
+    (history,) = [r for r in run.records_of("sync_health_history") if r["sync_id"] == sync_id]
+    assert history["health"] == row["health"]
+    (credential,) = [r for r in run.records_of("credentials") if r["id"] == credentials[0]["id"]]
+    assert credential["health"] == {"status": "ok", "notes": [], "access_key": REDACTED}

@@ -9,12 +9,21 @@ import logging
 import re
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 import jsonschema
 import pytest
 
-from tap_sequin.redaction import REDACTED, SECRET_WORDS, is_secret_key, redact
+from tap_sequin.redaction import (
+    PUBLIC_SUFFIXES,
+    REDACTED,
+    SECRET_KEY_NAMES,
+    SECRET_SUFFIXES,
+    SECRET_WORDS,
+    is_secret_key,
+    redact,
+)
 from tap_sequin.schema import CREDENTIAL_SCHEMA, SYNC_HEALTH_HISTORY_SCHEMA, SYNC_SCHEMA
 from tap_sequin.shaping import MalformedSync, SyncShaper
 from tap_sequin.timestamps import MAX_YEAR, MIN_YEAR, to_utc_rfc3339
@@ -674,19 +683,48 @@ def test_deeply_nested_credential_is_cut_off() -> None:
         "login_id",
         "provider",
         "oauth_app_id",
+        "oauth_app",
+        "oauth",
         "client_id",
+        "key_id",
+        "hub_id",
+        "author",
+        "credential",  # a health object's credential part: a status and notes
+        "credentials_count",
+        "stripe_publishable_key",  # published by design
+        "public_key",
     ],
 )
 def test_non_secret_names_are_kept(name: str) -> None:
     assert not is_secret_key(name)
 
 
-@pytest.mark.parametrize("name", ["key", "Key", "pass", "PIN", "pwd", "bearer_value"])
+@pytest.mark.parametrize(
+    "name",
+    ["key", "Key", "pass", "PIN", "pwd", "bearer_value", "auth", "Auth", "credentials"],
+)
 def test_short_secret_names_are_secret_when_whole(name: str) -> None:
     assert is_secret_key(name)
 
 
-@pytest.mark.parametrize("name", ["monkey", "keyword_count", "passenger", "pinned", "spin"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "client_key",
+        "access_key",
+        "encryption_key",
+        "ssh_key",
+        "sshKeys",
+        "Stripe-Key",
+        "passcode",
+        "user_passcode",
+    ],
+)
+def test_names_ending_in_key_and_passcodes_are_secret(name: str) -> None:
+    assert is_secret_key(name)
+
+
+@pytest.mark.parametrize("name", ["keyword_count", "passenger", "pinned", "spin", "oauth_scope"])
 def test_short_secret_names_do_not_match_inside_other_names(name: str) -> None:
     assert not is_secret_key(name)
 
@@ -904,3 +942,12 @@ def test_unkeyable_sync_raises_malformed_sync(shaper: SyncShaper, raw: Any) -> N
     assert message
     assert "\n" not in message
     assert isinstance(caught.value, Exception)
+
+
+def test_the_readme_lists_every_name_the_rule_redacts() -> None:
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    start = readme.index("**Credential secrets never reach a record**")
+    bullet = readme[start : readme.index("\n- **", start)]
+    folded = {re.sub(r"[\W_]+", "", word) for word in SECRET_WORDS}
+    for name in sorted(folded | {*SECRET_KEY_NAMES, *SECRET_SUFFIXES, *PUBLIC_SUFFIXES}):
+        assert f"`{name}`" in bullet, name

@@ -247,3 +247,24 @@ def test_discover_and_about_describe_the_three_streams(tmp_path: Path) -> None:
     about = json.loads(run_cli(None, tmp_path, "--about", "--format=json").stdout)
     for name in streams:
         assert name in about["description"]
+
+
+def test_two_configured_ids_answering_with_one_sync_emit_it_once(
+    requests_mock: t.Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    with make_sandbox(syncs=3) as sb:
+        real = sb.sync_ids[1]
+        requests_mock.real_http = True  # everything else goes to the sandbox
+        requests_mock.get(f"{sb.url}/v1/syncs/alias", json=sb.sync(real))
+        with caplog.at_level(logging.INFO):
+            run = run_in_process(config_for(sb, sync_ids=[real, "alias"]))
+
+    assert run.ids == [real]
+    assert [r["sync_id"] for r in run.records_of("sync_health_history")] == [real]
+    messages = [r.getMessage() for r in caplog.records]
+    (warning,) = [m for m in messages if "extracted once" in m]
+    assert "alias" in warning
+    assert real in warning
+    summary = messages[-1]
+    assert "extracted 1 sync;" in summary
+    assert "1 row of sync_health_history" in summary

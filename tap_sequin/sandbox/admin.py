@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from tap_sequin.sandbox.api import Reply, summary
 from tap_sequin.sandbox.faults import Faults
-from tap_sequin.sandbox.store import UnknownSync, to_json
+from tap_sequin.sandbox.store import KEEP, UnknownSync, to_json
 from tap_sequin.sandbox.wire import Head
 
 if TYPE_CHECKING:
@@ -24,9 +24,11 @@ PREFIX = "/_sandbox/"
 ROUTES: tuple[tuple[str, str], ...] = (
     (
         "PATCH /_sandbox/syncs/{id}",
-        'change a sync: {"health_status": "error"} sets health.status (updated_at stays, '
-        'as Sequin computes health); other keys replace fields ({"name": "x", "created_at": '
-        '"2023-11-05 05:30:00"}; updated_at moves unless given). Answers the sync.',
+        'change a sync (a JSON object): {"health_status": "error"} sets health.status and '
+        '{"health": {...}} replaces the whole health object, null included (updated_at stays, '
+        "as Sequin computes health); other keys replace fields, null included "
+        '({"name": "x", "created_at": "2023-11-05 05:30:00"}; updated_at moves unless given). '
+        "Answers the sync.",
     ),
     ("DELETE /_sandbox/syncs/{id}", "delete a sync, as DELETE /v1/syncs/{id} does"),
     ("GET /_sandbox/faults", "the faults in force (JSON)"),
@@ -48,6 +50,9 @@ def handle(server: SandboxServer, head: Head, body: bytes) -> Reply:
     route = (head.method, head.path[len(PREFIX) :].rstrip("/"))
     try:
         payload: Any = json.loads(body) if body else {}
+    except ValueError:
+        return summary(400, "Bad admin request: the body is not JSON")
+    try:
         if route[1].startswith("syncs/") and route[1].count("/") == 1:
             return _sync_route(server, head.method, route[1][len("syncs/") :], payload)
         if route == ("GET", "log"):
@@ -83,10 +88,11 @@ def _sync_route(server: SandboxServer, method: str, sync_id: str, payload: Any) 
             if not isinstance(payload, dict):
                 return summary(400, "Bad admin request: the body must be a JSON object")
             fields = dict(payload)
-            health = fields.pop("health", None) or {}
-            if "health_status" in fields:
-                health = {**health, "status": fields.pop("health_status")}
-            return Reply(200, to_json(server.store.update(sync_id, fields, health or None)))
+            # Every key replaces its field, null included; `health` too, whole.
+            new_health = fields.pop("health", KEEP)
+            status = {"status": fields.pop("health_status")} if "health_status" in fields else None
+            changed = server.store.update(sync_id, fields, status, new_health=new_health)
+            return Reply(200, to_json(changed))
     except UnknownSync:
         return summary(404, f"Sync {sync_id} not found")
     return summary(405, "Method not allowed")

@@ -15,6 +15,9 @@ from typing import Any
 
 from tap_sequin.sandbox.data import format_timestamp
 
+# `SyncStore.update`'s default for `new_health`: leave the health object as it is.
+KEEP: Any = object()
+
 
 class UnknownSync(KeyError):
     """No sync with this id exists (never created, or deleted)."""
@@ -135,18 +138,26 @@ class SyncStore:
             return self._syncs.pop(sync_id)
 
     def update(
-        self, sync_id: str, fields: dict[str, Any], health: dict[str, Any] | None = None
+        self,
+        sync_id: str,
+        fields: dict[str, Any],
+        health: dict[str, Any] | None = None,
+        *,
+        new_health: Any = KEEP,
     ) -> dict[str, Any]:
         """Merge top-level `fields` into a sync and return a copy of the result.
 
         A change to `fields` bumps `updated_at` (unless `fields` sets it), as the API does for
-        user edits. `health` is merged into the health object without touching `updated_at`:
-        Sequin computes health itself, so it is not an edit of the sync.
+        user edits. Health changes leave `updated_at` alone (Sequin computes health itself,
+        so it is not an edit of the sync): `new_health` (any JSON value, null included)
+        replaces the whole health object, then `health` is merged into it.
         """
         with self._lock:
             sync = self._syncs.get(sync_id)
             if sync is None:
                 raise UnknownSync(sync_id)
+            if new_health is not KEEP:
+                sync["health"] = copy.deepcopy(new_health)
             if fields:
                 fields = copy.deepcopy(fields)
                 fields.pop("id", None)

@@ -3,7 +3,9 @@
 Four `meltano run`s into one schema, the sandbox moving between runs with `set_run` (as
 `tap-sequin-sandbox --run N` does): the sync at place 2 turns unhealthy in run 2 and
 recovers in run 4; the one at place 5 is unhealthy in run 3 only; the others keep their
-health. Each query's rows are compared with what the sandbox served in each run.
+health, and one sync unhealthy from the start is deleted before run 4 (so its incident ends
+as "sync gone" and it is no longer unhealthy now). Each query's rows are compared with what
+the sandbox served in each run.
 """
 
 from __future__ import annotations
@@ -14,12 +16,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 
 pytestmark = pytest.mark.e2e
 
 REPO = Path(__file__).resolve().parents[2]
 REPORTS = sorted((REPO / "sql" / "report").glob("*.sql"))
 RUNS = 4
+# The run before which one sync, unhealthy since run 1, is deleted.
+DELETED_IN_RUN = 4
 HEALTHY = {"healthy", "ok"}
 
 
@@ -32,12 +37,28 @@ def _unhealthy(status: Any) -> bool:
     return status not in HEALTHY
 
 
+def _statuses(served: list[dict[str, dict[str, Any]]], sync_id: str) -> list[Any]:
+    """The sync's health status in each run it was served in (a deleted sync: fewer)."""
+    return [run[sync_id]["health"]["status"] for run in served if sync_id in run]
+
+
 @pytest.fixture(scope="module")
 def history(make_pipeline: Any) -> Any:
     """The pipeline after four runs, and what the sandbox served in each (by sync id)."""
     pipeline = make_pipeline(syncs=20, seed=11)
+    sandbox = pipeline.sandbox
+    # Unhealthy in every run, not one of the moving syncs (places 2 and 5).
+    doomed = next(
+        sync_id
+        for place, sync_id in enumerate(sandbox.sync_ids)
+        if place not in (2, 5) and _unhealthy(sandbox.sync(sync_id)["health"]["status"])
+    )
     served: list[dict[str, dict[str, Any]]] = []
     for run in range(1, RUNS + 1):
+        if run == DELETED_IN_RUN:
+            # Through the admin route, as a person with curl would.
+            reply = requests.delete(f"{sandbox.url}/_sandbox/syncs/{doomed}", timeout=10)
+            assert reply.status_code == 200, reply.text
         pipeline.sandbox.set_run(run)
         served.append({i: pipeline.sandbox.sync(i) for i in pipeline.sandbox.sync_ids})
         pipeline.run_ok()
@@ -46,13 +67,16 @@ def history(make_pipeline: Any) -> Any:
         for row in pipeline.query("SELECT DISTINCT observed_at FROM sync_health_history ORDER BY 1")
     ]
     assert len(observed) == RUNS, "one observed_at per run"
+    assert doomed in served[DELETED_IN_RUN - 2]
+    assert doomed not in served[DELETED_IN_RUN - 1]
     return pipeline, served, observed
 
 
 def test_the_history_holds_one_row_per_sync_per_run(history: Any) -> None:
     pipeline, served, _ = history
     rows = pipeline.query("SELECT sync_id, count(*) FROM sync_health_history GROUP BY 1")
-    assert dict(rows) == dict.fromkeys(served[0], RUNS)
+    assert dict(rows) == {i: len(_statuses(served, i)) for i in served[0]}
+    assert sorted(set(dict(rows).values())) == [DELETED_IN_RUN - 1, RUNS]
     assert pipeline.query(
         "SELECT count(*) FROM sync_health_history WHERE _sdc_deleted_at IS NOT NULL"
     ) == [(0,)]
@@ -84,8 +108,8 @@ def test_unhealthy_now_with_reasons_and_credential_health(history: Any) -> None:
 def test_since_when_each_unhealthy_sync_has_been_unhealthy(history: Any) -> None:
     pipeline, served, observed = history
     expected = {}
-    for sync_id in served[-1]:
-        statuses = [served[run][sync_id]["health"]["status"] for run in range(RUNS)]
+    for sync_id in served[-1]:  # the deleted sync is not unhealthy now
+        statuses = _statuses(served, sync_id)
         if not _unhealthy(statuses[-1]):
             continue
         start = RUNS - 1
@@ -96,30 +120,38 @@ def test_since_when_each_unhealthy_sync_has_been_unhealthy(history: Any) -> None
             observed[start],
             observed[-1] - observed[start],
             RUNS - start,
+            start == 0,
         )
 
     rows = pipeline.query(_sql("unhealthy_since"))
 
     assert {row[0]: tuple(row[1:]) for row in rows} == expected
     assert len(rows) == len(expected)
+    # Syncs unhealthy since the first run are flagged: their start is unknown.
+    assert all(row[-1] for row in rows)
 
 
 def test_incidents_are_the_stretches_of_unhealthy_runs(history: Any) -> None:
     pipeline, served, observed = history
     expected = set()
     for sync_id in served[0]:
-        statuses = [served[run][sync_id]["health"]["status"] for run in range(RUNS)]
+        statuses = _statuses(served, sync_id)
+        seen = len(statuses)  # runs 1..seen served it; a later run found it gone
         run = 0
-        while run < RUNS:
+        while run < seen:
             if not _unhealthy(statuses[run]):
                 run += 1
                 continue
             start = run
-            while run < RUNS and _unhealthy(statuses[run]):
+            while run < seen and _unhealthy(statuses[run]):
                 run += 1
-            ended = observed[run] if run < RUNS else None
+            ended, ended_by = None, None
+            if run < seen:
+                ended, ended_by = observed[run], "healthy again"
+            elif seen < RUNS:
+                ended, ended_by = observed[seen], "sync gone"
             duration = (ended or observed[-1]) - observed[start]
-            expected.add((sync_id, observed[start], ended, duration, run - start))
+            expected.add((sync_id, observed[start], ended, ended_by, duration, run - start))
 
     rows = pipeline.query(_sql("incidents"))
 
@@ -128,8 +160,15 @@ def test_incidents_are_the_stretches_of_unhealthy_runs(history: Any) -> None:
     # The scripted one: unhealthy in runs 2 and 3, healthy again in run 4.
     moving = list(served[0])[2]
     assert [row for row in rows if row[0] == moving] == [
-        (moving, observed[1], observed[3], observed[3] - observed[1], 2)
+        (moving, observed[1], observed[3], "healthy again", observed[3] - observed[1], 2)
     ]
+    # The deleted one: unhealthy from run 1, its incident ended by the run that found it gone.
+    (doomed,) = set(served[0]) - set(served[-1])
+    last = DELETED_IN_RUN - 1
+    assert [row for row in rows if row[0] == doomed] == [
+        (doomed, observed[0], observed[last], "sync gone", observed[last] - observed[0], last)
+    ]
+    assert [row[0] for row in rows if row[3] is None], "some incidents are still going on"
 
 
 def test_syncs_per_provider_and_health_and_per_collection(history: Any) -> None:
