@@ -12,6 +12,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
+from tap_sequin.errors import RetriesExhausted
 from tap_sequin.sandbox import EXAMPLE_SYNC_ID, Sandbox
 
 from .conftest import config_for, make_sandbox, run_cli, run_in_process
@@ -249,22 +250,19 @@ def test_discover_and_about_describe_the_three_streams(tmp_path: Path) -> None:
         assert name in about["description"]
 
 
-def test_two_configured_ids_answering_with_one_sync_emit_it_once(
-    requests_mock: t.Any, caplog: pytest.LogCaptureFixture
-) -> None:
+def test_an_id_answered_with_another_sync_is_never_loaded_under_it(requests_mock: t.Any) -> None:
+    # Each record's id is the id asked for (issue 8): an answer about another sync is a
+    # failed attempt, retried, and the run fails naming the id rather than emit a second
+    # row with the first sync's key.
     with make_sandbox(syncs=3) as sb:
         real = sb.sync_ids[1]
         requests_mock.real_http = True  # everything else goes to the sandbox
-        requests_mock.get(f"{sb.url}/v1/syncs/alias", json=sb.sync(real))
-        with caplog.at_level(logging.INFO):
-            run = run_in_process(config_for(sb, sync_ids=[real, "alias"]))
+        alias = requests_mock.get(f"{sb.url}/v1/syncs/alias", json=sb.sync(real))
+        config = config_for(sb, sync_ids=[real, "alias"], max_retries=1, retry_backoff_seconds=0.01)
+        with pytest.raises(RetriesExhausted) as caught:
+            run_in_process(config)
 
-    assert run.ids == [real]
-    assert [r["sync_id"] for r in run.records_of("sync_health_history")] == [real]
-    messages = [r.getMessage() for r in caplog.records]
-    (warning,) = [m for m in messages if "extracted once" in m]
-    assert "alias" in warning
-    assert real in warning
-    summary = messages[-1]
-    assert "extracted 1 sync;" in summary
-    assert "1 row of sync_health_history" in summary
+    assert alias.call_count == 2
+    message = str(caught.value)
+    assert message.startswith("sync alias (GET /v1/syncs/alias)")
+    assert "the answer is about another sync" in message
