@@ -47,6 +47,7 @@ class CredentialShaper:
 
     def shape(self, raw: Any) -> dict[str, Any]:
         """Return the row for one credential; raise ``MalformedCredential`` if unkeyable."""
+        self.problems.next_object()
         if not isinstance(raw, dict):
             raise MalformedCredential(
                 f"Expected a credential to be a JSON object, got {json_type(raw)}."

@@ -23,8 +23,11 @@ class ProblemLog:
         self._logger = logger
         self._subject = subject
         self._warned: set[tuple[str, str]] = set()
-        # How many objects had each (field, problem), logged or not.
+        # How many objects had each (field, problem), logged or not; an object counts once
+        # however often the problem recurs inside it (objects are shaped one at a time).
         self.counts: Counter[tuple[str, str]] = Counter()
+        self._object = 0
+        self._last_object: dict[tuple[str, str], int] = {}
 
     def problem(
         self,
@@ -36,7 +39,7 @@ class ProblemLog:
     ) -> None:
         """Count one (field, problem); warn the first time this run."""
         key = (field, problem)
-        self.counts[key] += 1
+        self._count(key)
         if key in self._warned:
             return
         self._warned.add(key)
@@ -49,6 +52,15 @@ class ProblemLog:
             detail,
             outcome,
         )
+
+    def next_object(self) -> None:
+        """The shaper starts on the next object: problems from here on count for it."""
+        self._object += 1
+
+    def _count(self, key: tuple[str, str]) -> None:
+        if self._last_object.get(key) != self._object:
+            self._last_object[key] = self._object
+            self.counts[key] += 1
 
     def wrong_type(self, field: str, object_id: str, value: Any, expected: str) -> None:
         """``field`` holds a value of the wrong JSON type; null is written instead."""
@@ -68,7 +80,7 @@ class ProblemLog:
                 continue
             name = f"{parent}{key}"
             problem = (name, "not in the schema")
-            self.counts[problem] += 1
+            self._count(problem)
             if problem not in self._warned:
                 self._warned.add(problem)
                 self._logger.warning(

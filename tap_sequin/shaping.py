@@ -86,6 +86,7 @@ class SyncShaper:
 
     def shape(self, raw: Any) -> dict[str, Any]:
         """Return the row for one sync; raise ``MalformedSync`` if it cannot be keyed."""
+        self.problems.next_object()
         if not isinstance(raw, dict):
             raise MalformedSync(f"Expected a sync to be a JSON object, got {json_type(raw)}.")
         sync_id = raw.get("id")

@@ -951,3 +951,14 @@ def test_the_readme_lists_every_name_the_rule_redacts() -> None:
     folded = {re.sub(r"[\W_]+", "", word) for word in SECRET_WORDS}
     for name in sorted(folded | {*SECRET_KEY_NAMES, *SECRET_SUFFIXES, *PUBLIC_SUFFIXES}):
         assert f"`{name}`" in bullet, name
+
+
+def test_a_problem_met_twice_in_one_sync_counts_that_sync_once(shaper: SyncShaper) -> None:
+    # A NUL in a key and in its value is one field with one problem, in one sync: the
+    # run's "N syncs in this run" line must count syncs, not occurrences.
+    shape(shaper, sync(id="s1", metadata={"k\u0000": "v\u0000"}))
+    counts = [n for (field, _), n in shaper.problem_counts.items() if field.startswith("metadata")]
+    assert counts == [1]
+    shape(shaper, sync(id="s2", metadata={"k\u0000": "v\u0000"}))
+    counts = [n for (field, _), n in shaper.problem_counts.items() if field.startswith("metadata")]
+    assert counts == [2]
