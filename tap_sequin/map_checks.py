@@ -115,15 +115,30 @@ def _type_of(schema: t.Mapping[str, t.Any]) -> str:
     return "/".join(kinds) or "any"
 
 
-def flattening_changes(raw: t.Mapping[str, t.Any], flattened: t.Mapping[str, t.Any]) -> list[str]:
+def flattening_changes(
+    raw: t.Mapping[str, t.Any], flattened: t.Mapping[str, t.Any], separator: str = "__"
+) -> list[str]:
     """What flattening does to the columns of ``raw``: one phrase per column changed."""
     changes = []
+    before = raw.get("properties", {})
     after = flattened.get("properties", {})
-    for column, schema in raw.get("properties", {}).items():
+    for column, schema in before.items():
         if column not in after:
-            new = sorted(name for name in after if name.startswith(f"{column}_"))
-            into = f"{', '.join(new[:3])}{', ...' if len(new) > 3 else ''}" if new else "nothing"
-            changes.append(f"'{column}' ({_type_of(schema)}) is replaced by {into}")
+            new = sorted(
+                name
+                for name in after
+                if name.startswith(f"{column}{separator}") and name not in before
+            )
+            if new:
+                shown = f"{', '.join(new[:3])}{', ...' if len(new) > 3 else ''}"
+                changes.append(f"'{column}' ({_type_of(schema)}) is replaced by {shown}")
+            else:
+                # An object with no declared keys (metadata, health): the SDK flattens the
+                # records' keys but declares no column for them, so targets drop them.
+                changes.append(
+                    f"'{column}' ({_type_of(schema)}) is dropped: no column replaces it, so "
+                    "its values are lost"
+                )
         elif _type_of(schema) != _type_of(after[column]):
             changes.append(
                 f"'{column}' changes from {_type_of(schema)} to {_type_of(after[column])}"
@@ -138,7 +153,9 @@ def flattening_warning(
     """The warning for one of the SDK's stream maps, if it flattens columns of ``raw``."""
     if raw is None or not getattr(stream_map, "flattening_enabled", False):
         return None
-    changes = flattening_changes(raw, getattr(stream_map, "transformed_schema", {}))
+    options = getattr(stream_map, "flattening_options", None)
+    separator = getattr(options, "separator", None) or "__"
+    changes = flattening_changes(raw, getattr(stream_map, "transformed_schema", {}), separator)
     if not changes:
         return None
     return (
