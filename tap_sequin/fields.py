@@ -20,6 +20,9 @@ class FieldReader:
 
     def __init__(self, problems: ProblemLog) -> None:
         self.problems = problems
+        # True while shaping objects from an answer whose JSON held no \u0000 escape
+        # (``client.Listing.nul_free``): then no string can hold a NUL.
+        self.nul_free = False
 
     def string(self, value: Any, field: str, object_id: str) -> str | None:
         """A string, or null."""
@@ -84,6 +87,8 @@ class FieldReader:
 
     def without_nul(self, row: dict[str, Any], object_id: str) -> dict[str, Any]:
         """``row`` with every NUL replaced by U+FFFD (see ``tap_sequin.nul``), each warned."""
+        if self.nul_free:
+            return row
         found: list[str] = []
         clean: dict[str, Any] = replace_nul(row, "", found)
         for field in found:

@@ -79,6 +79,10 @@ class SyncShaper:
         self.problems = ProblemLog(logger, "sync")
         self._read = FieldReader(self.problems)
 
+    def expect_no_nul(self, nul_free: bool) -> None:
+        """Whether the objects shaped next come from an answer that held no NUL at all."""
+        self._read.nul_free = nul_free
+
     @property
     def problem_counts(self) -> Any:
         """How many syncs had each (field, problem) this run, warned about or not."""

@@ -201,6 +201,7 @@ class SyncReading:
         # The listing runs on a worker too, so a signal is noticed while it downloads.
         fetcher = self._fetcher(lambda _: client.list_syncs(), 1, stop)
         listing = next(iter(fetcher.run([0])))[1]
+        shaper.expect_no_nul(getattr(listing, "nul_free", False))
         complete = True
         seen: set[str] = set()
         for position, raw in enumerate(listing):
