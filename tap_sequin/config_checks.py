@@ -44,9 +44,14 @@ def refuse_schema_errors(schema: t.Mapping[str, t.Any], config: t.Mapping[str, t
 def environment_warnings(
     schema: t.Mapping[str, t.Any], config: t.Mapping[str, t.Any], *, reads_environment: bool
 ) -> list[str]:
-    """Misspelt ``TAP_SEQUIN_*`` names (with ``--config ENV``), or unread ones (without)."""
+    """Misspelt ``TAP_SEQUIN_*`` names, whatever the config source, and unread ones.
+
+    Misspelt names are worth a word even without ``--config ENV``: under Meltano the
+    variable reaches the tap's environment but not the config Meltano writes.
+    """
     names = list(schema.get("properties", {}))
-    if reads_environment:
-        return environment.unknown_variables(names)
-    unread = environment.unread_variables(names, config)
-    return [environment.unread_hint(unread)] if unread else []
+    lines = environment.unknown_variables(names)
+    if not reads_environment:
+        unread = environment.unread_variables(names, config)
+        lines += [environment.unread_hint(unread)] if unread else []
+    return lines
