@@ -14,7 +14,9 @@ import difflib
 import json
 import os
 import typing as t
+from pathlib import Path
 
+import dotenv
 from singer_sdk.configuration._dict_config import parse_environment_config
 
 from tap_sequin.errors import ConfigError
@@ -35,10 +37,14 @@ def _is_meltano_extra(name: str) -> bool:
 def read_environment(schema: dict[str, t.Any]) -> dict[str, t.Any]:
     """The settings found in ``TAP_SEQUIN_*`` variables (``--config ENV``).
 
+    A ``.env`` file in the working directory is read first; a variable already set in
+    the environment wins over the same name in the file.
+
     Numbers are returned as the text given (``settings`` parses and checks them);
     arrays and objects are JSON; raises ``ConfigError`` naming the variable when
     a value cannot be read.
     """
+    _load_working_directory_dotenv()
     textual = copy.deepcopy(schema)
     for prop in textual.get("properties", {}).values():
         types = prop.get("type")
@@ -46,12 +52,21 @@ def read_environment(schema: dict[str, t.Any]) -> dict[str, t.Any]:
         if {"integer", "number"} & set(types):
             prop["type"] = ["string", "null"]
     try:
-        return parse_environment_config(textual, PREFIX)
+        # os.devnull: the SDK would otherwise look for a .env from its own installed
+        # folder upwards, whatever the working directory.
+        return parse_environment_config(textual, PREFIX, dotenv_path=os.devnull)
     except ValueError as exc:  # JSON of an array or object setting
         bad = _first_unreadable(textual)
         raise ConfigError(
             bad or "environment", f"{env_name(bad) if bad else 'a variable'} is not JSON: {exc}"
         ) from None
+
+
+def _load_working_directory_dotenv() -> None:
+    """Set the variables of ``./.env`` that the environment does not set already."""
+    path = Path.cwd() / ".env"
+    if path.is_file():
+        dotenv.load_dotenv(path, override=False)
 
 
 def _first_unreadable(schema: dict[str, t.Any]) -> str | None:

@@ -190,3 +190,27 @@ def test_empty_number_variable_means_unset(sandbox: Sandbox, tmp_path: Path) -> 
     )
     assert run.status == 0, run.stderr[-2000:]
     assert run.ids == sandbox.sync_ids
+
+
+def test_dotenv_of_the_working_directory_is_read_and_the_environment_wins(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    work = tmp_path / "project"
+    work.mkdir()
+    first, second = sandbox.sync_ids[:2]
+    (work / ".env").write_text(
+        f"TAP_SEQUIN_API_KEY={TOKEN}\n"
+        f"TAP_SEQUIN_BASE_URL={sandbox.url}\n"
+        f"TAP_SEQUIN_SYNC_IDS='[\"{first}\", \"{second}\"]'\n"
+    )
+    only_second = env_only(TAP_SEQUIN_SYNC_IDS=f'["{second}"]')
+    run = run_cli(None, tmp_path, "--config", "ENV", env=only_second, cwd=work)
+    assert run.status == 0, run.stderr[-2000:]
+    assert run.ids == [second]
+    # Not from a folder above the working directory (the README says "in the working
+    # directory").
+    nested = work / "sub"
+    nested.mkdir()
+    run = run_cli(None, tmp_path, "--config", "ENV", env=env_only(), cwd=nested)
+    assert run.status == 1
+    assert "setting 'api_key'" in run.last_stderr_line
