@@ -166,6 +166,20 @@ def test_help_describes_test_as_it_works_here(tmp_path: Path) -> None:
         ("--config", "{not json", "is not JSON"),
         ("--catalog", "[1,", "is not JSON"),
         ("--state", "", "is not JSON"),
+        # Valid JSON of the wrong shape.
+        ("--config", "[1, 2]", "must be a JSON object, got an array"),
+        ("--config", '"x"', "must be a JSON object, got text"),
+        ("--catalog", "[]", "must be a JSON object, got an array"),
+        ("--catalog", "{}", 'must have a "streams" array'),
+        ("--catalog", '{"streams": [5]}', "streams[0] must be an object, got a number"),
+        ("--catalog", '{"streams": [{"stream": "syncs"}]}', 'streams[0] has no "tap_stream_id"'),
+        (
+            "--catalog",
+            '{"streams": [{"tap_stream_id": "syncs", "metadata": {}}]}',
+            'streams[0] "metadata" must be an array',
+        ),
+        ("--state", "5", "must be a JSON object, got a number"),
+        ("--state", '{"bookmarks": 5}', '"bookmarks" must be an object, got a number'),
     ],
 )
 def test_unreadable_file_is_one_line_naming_the_option_and_file(
@@ -201,7 +215,7 @@ def test_dotenv_of_the_working_directory_is_read_and_the_environment_wins(
     (work / ".env").write_text(
         f"TAP_SEQUIN_API_KEY={TOKEN}\n"
         f"TAP_SEQUIN_BASE_URL={sandbox.url}\n"
-        f"TAP_SEQUIN_SYNC_IDS='[\"{first}\", \"{second}\"]'\n"
+        f'TAP_SEQUIN_SYNC_IDS=\'["{first}", "{second}"]\'\n'
     )
     only_second = env_only(TAP_SEQUIN_SYNC_IDS=f'["{second}"]')
     run = run_cli(None, tmp_path, "--config", "ENV", env=only_second, cwd=work)
