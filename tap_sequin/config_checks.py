@@ -9,6 +9,8 @@ validation failed", quoting values (a mistyped token is still a token).
 from __future__ import annotations
 
 import difflib
+import importlib
+import importlib.util
 import typing as t
 
 from singer_sdk.plugin_base import JSONSchemaValidator
@@ -55,3 +57,53 @@ def environment_warnings(
         unread = environment.unread_variables(names, config)
         lines += [environment.unread_hint(unread)] if unread else []
     return lines
+
+
+BATCH_EXAMPLE = (
+    '{"encoding": {"format": "jsonl", "compression": "gzip"}, '
+    '"storage": {"root": "file:///tmp/batches"}}'
+)
+
+
+def refuse_bad_batch_config(config: t.Mapping[str, t.Any]) -> None:
+    """Raise ``ConfigError`` for a ``batch_config`` the SDK would fail on mid-run.
+
+    The SDK reads it only once records flow (after the API was called) and then fails
+    with a TypeError or an ImportError; here a missing part, a format without its
+    library or a storage root without its file-system package is one line, up front.
+    """
+    batch = config.get("batch_config")
+    if batch is None:
+        return
+    if not isinstance(batch, dict):
+        raise ConfigError("batch_config", f"must be an object such as {BATCH_EXAMPLE}")
+    for part in ("encoding", "storage"):
+        if not isinstance(batch.get(part), dict):
+            raise ConfigError("batch_config", f'needs "{part}", e.g. {BATCH_EXAMPLE}')
+    encoding, storage = batch["encoding"], batch["storage"]
+    fmt = encoding.get("format")
+    if fmt not in ("jsonl", "parquet"):
+        raise ConfigError("batch_config", 'encoding.format must be "jsonl" or "parquet"')
+    if fmt == "parquet" and importlib.util.find_spec("pyarrow") is None:
+        raise ConfigError(
+            "batch_config",
+            'encoding.format "parquet" needs pyarrow, which is not installed: install '
+            '"singer-sdk[parquet]" beside tap-sequin, or use "jsonl"',
+        )
+    root = storage.get("root")
+    if not isinstance(root, str) or not root.strip():
+        raise ConfigError(
+            "batch_config", f"storage.root must be a path or URL, e.g. {BATCH_EXAMPLE}"
+        )
+    protocol = root.split("://", 1)[0].lower() if "://" in root else "file"
+    known = importlib.import_module("fsspec.registry").known_implementations
+    implementation = known.get(protocol)
+    if implementation is None:
+        raise ConfigError("batch_config", f"storage.root: unknown file system {protocol}://")
+    package = str(implementation["class"]).split(".", 1)[0]
+    if importlib.util.find_spec(package) is None:
+        raise ConfigError(
+            "batch_config",
+            f"storage.root {protocol}:// needs the {package} package, which is not installed: "
+            f"install it beside tap-sequin (pip install {package})",
+        )

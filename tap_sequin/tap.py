@@ -19,6 +19,7 @@ from singer_sdk.tap_base import Tap
 from tap_sequin import environment
 from tap_sequin.config_checks import (
     environment_warnings,
+    refuse_bad_batch_config,
     refuse_schema_errors,
     refuse_unknown_settings,
 )
@@ -208,6 +209,7 @@ class TapSequin(Tap):
         for line in self._settings.corrections:
             self.logger.warning(line)
         refuse_schema_errors(schema, self._config)
+        refuse_bad_batch_config(self._config)
         return super()._validate_config(raise_errors=True)
 
     # -- stream maps and flattening ---------------------------------------------

@@ -108,6 +108,33 @@ def test_cli_refuses_before_any_request(
     assert sandbox.requests == []
 
 
+@pytest.mark.parametrize(
+    ("batch_config", "expected"),
+    [
+        ({"encoding": {"format": "jsonl"}}, 'needs "storage"'),
+        ({"storage": {"root": "file:///tmp"}}, 'needs "encoding"'),
+        (
+            {"encoding": {"format": "jsonl"}, "storage": {"root": "s3://bucket/batches"}},
+            "storage.root s3:// needs the s3fs package, which is not installed",
+        ),
+        (
+            {"encoding": {"format": "parquet"}, "storage": {"root": "file:///tmp"}},
+            'encoding.format "parquet" needs pyarrow, which is not installed',
+        ),
+    ],
+)
+def test_batch_config_is_refused_before_any_request(
+    batch_config: dict[str, t.Any], expected: str, sandbox: Sandbox, tmp_path: Path
+) -> None:
+    run = run_cli({**config_for(sandbox), "batch_config": batch_config}, tmp_path)
+
+    assert run.status == 1
+    assert run.last_stderr_line.startswith("tap-sequin: error: setting 'batch_config': ")
+    assert expected in run.last_stderr_line
+    assert "Traceback" not in run.stderr
+    assert sandbox.requests == []
+
+
 def test_typo_in_a_setting_name_suggests_the_real_one(sandbox: Sandbox, tmp_path: Path) -> None:
     run = run_cli({**config_for(sandbox), "sync_id": ["x"]}, tmp_path)
     assert "did you mean 'sync_ids'" in run.last_stderr_line
