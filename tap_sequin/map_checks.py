@@ -70,6 +70,14 @@ def check_stream_maps(stream_maps: object, schemas: t.Mapping[str, t.Mapping[str
         if not isinstance(mapping, t.Mapping):
             continue
         source = mapping.get("__source__") or stream
+        if str(source) not in schemas:
+            # The SDK would make no stream of it, and say nothing.
+            close = difflib.get_close_matches(str(source), sorted(schemas), n=1)
+            hint = f"did you mean '{close[0]}'?" if close else f"streams: {', '.join(schemas)}"
+            raise ConfigError(
+                "stream_maps",
+                f"{stream}.__source__: '{source}' is not a stream of tap-sequin; {hint}",
+            )
         columns = set(schemas.get(str(source), {}).get("properties", {}))
         if not columns:
             continue  # an alias of another map, or a stream this tap does not have
@@ -93,6 +101,52 @@ def check_stream_maps(stream_maps: object, schemas: t.Mapping[str, t.Mapping[str
                 )
             if name_uses_fake(tree) and not _faker_installed():
                 raise ConfigError("stream_maps", f"{where}: uses 'fake' but Faker is not installed")
+            for method in sorted(_fake_methods(tree)):
+                if not _is_faker_method(method):
+                    raise ConfigError(
+                        "stream_maps",
+                        f"{where}: {expression!r} calls fake.{method}, which Faker does not "
+                        "have (see https://faker.readthedocs.io/en/master/providers.html)",
+                    )
+
+
+def _fake_methods(tree: ast.AST) -> set[str]:
+    """The attributes an expression reads from ``fake`` (``fake.name()`` -> ``name``)."""
+    return {
+        node.attr
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Attribute)
+        and isinstance(node.value, ast.Name)
+        and node.value.id == "fake"
+    }
+
+
+def _is_faker_method(name: str) -> bool:
+    from faker import Faker
+
+    return hasattr(Faker(), name)
+
+
+def check_faker_config(faker_config: object) -> None:
+    """Refuse a ``faker_config.locale`` Faker does not know, naming ``faker_config``.
+
+    The SDK makes its Faker when it builds the stream maps, so a bad locale would
+    otherwise be blamed on ``stream_maps``.
+    """
+    if not isinstance(faker_config, t.Mapping) or faker_config.get("locale") is None:
+        return
+    if not _faker_installed():
+        return
+    from faker import Faker
+
+    locale = faker_config["locale"]
+    try:
+        Faker(locale=locale)
+    except (AttributeError, TypeError, ValueError):
+        raise ConfigError(
+            "faker_config",
+            f'locale {locale!r:.60} is not a Faker locale (e.g. "en_US" or ["en_US", "fr_FR"])',
+        ) from None
 
 
 def name_uses_fake(tree: ast.AST) -> bool:

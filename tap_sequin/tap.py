@@ -24,7 +24,7 @@ from tap_sequin.config_checks import (
     refuse_unknown_settings,
 )
 from tap_sequin.errors import ConfigError, Interrupted, OutputClosed, TapSequinError
-from tap_sequin.map_checks import check_stream_maps, flattening_warning
+from tap_sequin.map_checks import check_faker_config, check_stream_maps, flattening_warning
 from tap_sequin.output import BufferedSingerWriter
 from tap_sequin.settings import (
     DEFAULT_BASE_URL,
@@ -218,6 +218,7 @@ class TapSequin(Tap):
         """Check ``stream_maps`` and flattening before any request, then set up the SDK's mapper."""
         schemas = {stream.name: stream.schema for stream in self.streams.values()}
         check_stream_maps(self.config.get("stream_maps"), schemas)
+        check_faker_config(self.config.get("faker_config"))
         try:
             super().setup_mapper()
         except MappingError as exc:

@@ -26,6 +26,12 @@ from .conftest import config_for, run_cli
         ({"sync": {"name": "name.upper()"}}, "'sync' is not a stream of tap-sequin"),
         # simpleeval offers no len(); the SDK would fail on the first record.
         ({"syncs": {"n": "len(collection_ids)"}}, "unknown name 'len'"),
+        # A new stream from a misspelt source: the SDK would make nothing of it, silently.
+        (
+            {"copy": {"__source__": "sycns"}},
+            "'sycns' is not a stream of tap-sequin; did you mean 'syncs'?",
+        ),
+        ({"syncs": {"name": "fake.nme()"}}, "calls fake.nme, which Faker does not have"),
     ],
 )
 def test_broken_map_is_refused_before_any_request(
@@ -45,6 +51,18 @@ def test_map_failing_on_a_value_ends_with_one_line(sandbox: Sandbox, tmp_path: P
     assert run.last_stderr_line.startswith(
         "tap-sequin: error: setting 'stream_maps': an expression failed: ValueError"
     )
+
+
+def test_a_bad_faker_locale_is_blamed_on_faker_config(sandbox: Sandbox, tmp_path: Path) -> None:
+    config = config_for(
+        sandbox, stream_maps={"syncs": {"name": "fake.name()"}}, faker_config={"locale": "xx_YY"}
+    )
+    run = run_cli(config, tmp_path)
+    assert run.status == 1
+    assert run.last_stderr_line.startswith(
+        "tap-sequin: error: setting 'faker_config': locale 'xx_YY' is not a Faker locale"
+    )
+    assert sandbox.requests == []
 
 
 def test_valid_map_with_record_config_and_builtins_runs(sandbox: Sandbox, tmp_path: Path) -> None:
