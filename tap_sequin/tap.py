@@ -24,7 +24,12 @@ from tap_sequin.config_checks import (
     refuse_unknown_settings,
 )
 from tap_sequin.errors import ConfigError, Interrupted, OutputClosed, TapSequinError
-from tap_sequin.map_checks import check_faker_config, check_stream_maps, flattening_warning
+from tap_sequin.map_checks import (
+    check_faker_config,
+    check_stream_maps,
+    flattening_warning,
+    name_failures_of_values,
+)
 from tap_sequin.output import BufferedSingerWriter
 from tap_sequin.settings import (
     DEFAULT_BASE_URL,
@@ -225,6 +230,7 @@ class TapSequin(Tap):
             raise ConfigError("stream_maps", str(exc)) from None
         for name, maps in self.mapper.stream_maps.items():
             for stream_map in maps:
+                name_failures_of_values(stream_map)
                 warning = flattening_warning(name, schemas.get(name), stream_map)
                 if warning:
                     self.logger.warning(warning)
