@@ -135,6 +135,28 @@ def test_batch_config_is_refused_before_any_request(
     assert sandbox.requests == []
 
 
+@pytest.mark.parametrize(
+    ("base_url", "expected"),
+    [
+        ("http://[::1", "is not a valid URL (Invalid IPv6 URL)"),
+        ("http://localhost:port", "is not a valid URL"),
+        ("http://localhost/p?q=SECRET", "must not have a query or fragment"),
+        ("http://localhost/p#SECRET", "must not have a query or fragment"),
+    ],
+)
+def test_a_malformed_base_url_is_one_line_that_never_echoes_a_query(
+    base_url: str, expected: str, sandbox: Sandbox, tmp_path: Path
+) -> None:
+    run = run_cli({**config_for(sandbox), "base_url": base_url}, tmp_path)
+
+    assert run.status == 1
+    assert run.last_stderr_line.startswith("tap-sequin: error: setting 'base_url': ")
+    assert expected in run.last_stderr_line
+    assert "SECRET" not in run.stderr + run.stdout
+    assert "Traceback" not in run.stderr
+    assert sandbox.requests == []
+
+
 def test_typo_in_a_setting_name_suggests_the_real_one(sandbox: Sandbox, tmp_path: Path) -> None:
     run = run_cli({**config_for(sandbox), "sync_id": ["x"]}, tmp_path)
     assert "did you mean 'sync_ids'" in run.last_stderr_line
