@@ -18,6 +18,7 @@ import logging
 import operator
 import threading
 import typing as t
+from urllib.parse import urlsplit
 
 from tap_sequin.errors import ConfigError, SequinAPIError
 from tap_sequin.shaping import MalformedSync, SyncShaper
@@ -127,9 +128,9 @@ class SyncReading:
             if isinstance(raw, NotFound):
                 self.not_found.append(sync_id)
                 self._logger.warning(
-                    "sync %s: not found (HTTP 404); skipped, the other syncs are extracted. "
-                    "Check sync_ids",
+                    "sync %s: not found (HTTP 404); skipped%s. Check sync_ids",
                     sync_id,
+                    ", the other syncs are extracted" if len(settings.sync_ids) > 1 else "",
                 )
                 continue
             try:
@@ -150,11 +151,13 @@ class SyncReading:
             # Every configured id answered 404: far more likely a wrong base_url or
             # sync_ids than syncs that all vanished; a green run here would hide it.
             count = len(self.not_found)
+            which = "the configured sync" if count == 1 else f"none of the {count} configured syncs"
+            every = "GET" if count == 1 else "every GET"
+            path = f"{urlsplit(settings.base_url).path}/v1/syncs/{{id}}"
             raise ConfigError(
                 "sync_ids",
-                f"none of the {count} configured sync{'' if count == 1 else 's'} could be read "
-                f"from base_url {settings.base_url} (every GET /v1/syncs/{{id}} answered 404); "
-                "check base_url and sync_ids",
+                f"{which} could {'not ' if count == 1 else ''}be read from base_url "
+                f"{settings.base_url} ({every} {path} answered 404); check base_url and sync_ids",
             )
 
     def _every_sync(

@@ -119,6 +119,19 @@ def test_sync_ids_none_of_which_can_be_read_fail_naming_base_url_and_sync_ids(
     assert len([x for x in run.stderr.splitlines() if "tap-sequin: error" in x]) == 1
 
 
+def test_one_sync_id_not_readable_is_worded_for_one(tmp_path: Path) -> None:
+    with make_sandbox(syncs=3, faults=Faults(not_found=frozenset({"a"}))) as sb:
+        run = run_cli(config_for(sb, sync_ids=["a"]), tmp_path)
+
+    assert run.status == 1
+    assert "the configured sync could not be read" in run.last_stderr_line
+    assert "(GET /v1/syncs/{id} answered 404)" in run.last_stderr_line
+    assert "none of the 1" not in run.stderr
+    # No "other syncs" to speak of.
+    assert "sync a: not found (HTTP 404); skipped. Check sync_ids" in run.stderr
+    assert "the other syncs are extracted" not in run.stderr
+
+
 def test_some_ids_readable_is_still_a_success(sandbox: Sandbox, tmp_path: Path) -> None:
     run = run_cli(config_for(sandbox, sync_ids=[sandbox.sync_ids[0], "gone"]), tmp_path)
 
