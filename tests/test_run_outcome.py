@@ -6,6 +6,7 @@ Through the real CLI against the sandbox, as a user (or Meltano) runs the tap.
 from __future__ import annotations
 
 import json
+import subprocess
 import typing as t
 from pathlib import Path
 
@@ -13,7 +14,7 @@ import pytest
 
 from tap_sequin.sandbox import Faults, Sandbox
 
-from .conftest import config_for, make_sandbox, run_cli
+from .conftest import config_for, make_sandbox, run_cli, tap_command
 
 MAPS: dict[str, dict[str, t.Any]] = {
     "filter": {"syncs": {"__filter__": "health_status != 'healthy'"}},
@@ -170,3 +171,25 @@ def test_the_sandboxs_own_data_triggers_no_warning(tmp_path: Path) -> None:
     assert older, "the older health shape is in the data"
     assert any(r["external_id"] for r in run.records)
     assert json.dumps(run.records)
+
+
+def test_stdout_on_a_full_disk_says_stdout_could_not_be_written(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(config_for(sandbox)))
+    with open("/dev/full", "w") as full:  # every write: ENOSPC
+        done = subprocess.run(
+            [*tap_command(), "--config", str(path)],
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+    assert done.returncode == 1
+    last = done.stderr.strip().splitlines()[-1]
+    assert last == (
+        "tap-sequin: error: stdout could not be written (No space left on device); "
+        "the run is incomplete"
+    )
