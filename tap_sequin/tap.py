@@ -17,6 +17,7 @@ from singer_sdk.helpers.capabilities import PluginCapabilities, TapCapabilities
 from singer_sdk.tap_base import Tap
 
 from tap_sequin import environment
+from tap_sequin.catalog_checks import refuse_changed_types, unknown_catalog_streams
 from tap_sequin.config_checks import (
     environment_warnings,
     refuse_bad_batch_config,
@@ -288,6 +289,13 @@ class TapSequin(Tap):
     # STATE message and a reason, and to refuse replication methods that would lose data.
     def sync_all(self) -> None:  # type: ignore[misc]
         """Run the sync; on any failure still write a final STATE, then re-raise."""
+        if self.input_catalog is not None:
+            ids = [entry.tap_stream_id for entry in self.input_catalog.streams]
+            for line in unknown_catalog_streams(ids, self.streams):
+                self.logger.warning(line)
+            for stream in self.streams.values():
+                if stream.selected:
+                    refuse_changed_types(stream.name, stream.schema, stream.effective_schema)
         for stream in self.streams.values():
             if stream.replication_method != "FULL_TABLE":
                 raise ConfigError(

@@ -184,3 +184,42 @@ def test_incremental_replication_in_the_catalog_is_refused(
     assert "replication" in run.last_stderr_line
     assert "FULL_TABLE" in run.last_stderr_line
     assert sandbox.requests == []
+
+
+def _discovered(sandbox: Sandbox, tmp_path: Path) -> dict[str, t.Any]:
+    run = run_cli(config_for(sandbox), tmp_path, "--discover")
+    assert run.status == 0, run.stderr[-2000:]
+    catalog: dict[str, t.Any] = json.loads(run.stdout)
+    for entry in catalog["streams"]:
+        for metadata in entry["metadata"]:
+            if metadata["breadcrumb"] == []:
+                metadata["metadata"]["selected"] = entry["tap_stream_id"] == "syncs"
+    return catalog
+
+
+def test_a_catalog_that_changes_a_type_is_refused(sandbox: Sandbox, tmp_path: Path) -> None:
+    catalog = _discovered(sandbox, tmp_path)
+    syncs = next(e for e in catalog["streams"] if e["tap_stream_id"] == "syncs")
+    syncs["schema"]["properties"]["id"]["type"] = ["integer"]
+    (tmp_path / "catalog.json").write_text(json.dumps(catalog))
+    run = run_cli(config_for(sandbox), tmp_path, "--catalog", str(tmp_path / "catalog.json"))
+
+    assert run.status == 1
+    assert run.last_stderr_line.startswith(
+        "tap-sequin: error: setting 'catalog': --catalog declares syncs.id as integer, "
+        "but tap-sequin emits string"
+    )
+    assert run.records == []
+    assert sandbox.requests == []
+
+
+def test_a_catalog_stream_the_tap_does_not_have_is_named(sandbox: Sandbox, tmp_path: Path) -> None:
+    catalog = _discovered(sandbox, tmp_path)
+    renamed = next(e for e in catalog["streams"] if e["tap_stream_id"] == "credentials")
+    renamed["tap_stream_id"] = renamed["stream"] = "nosuch"
+    (tmp_path / "catalog.json").write_text(json.dumps(catalog))
+    run = run_cli(config_for(sandbox), tmp_path, "--catalog", str(tmp_path / "catalog.json"))
+
+    assert run.status == 0, run.stderr[-2000:]
+    assert "--catalog: stream 'nosuch' is not a stream of tap-sequin and is ignored" in run.stderr
+    assert run.ids == sandbox.sync_ids
