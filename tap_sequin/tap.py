@@ -381,6 +381,12 @@ class TapSequin(Tap):
         for param in command.params:
             if param.name == "test" and isinstance(param, click.Option):
                 param.help = cls.TEST_HELP
+            if param.name == "state" and isinstance(param, click.Option):
+                param.help = (
+                    "A STATE message's value from an earlier run (JSON file). Accepted "
+                    "for Singer compatibility only: every stream is FULL_TABLE, so each "
+                    "run reads every configured sync and keeps no bookmarks."
+                )
         command.help = (
             "Extract Sequin syncs as Singer messages. Settings come from --config FILE "
             "and, with --config ENV, from TAP_SEQUIN_* variables (see --about)."

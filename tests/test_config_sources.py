@@ -155,6 +155,9 @@ def test_help_describes_test_as_it_works_here(tmp_path: Path) -> None:
     run = run_cli(None, tmp_path, "--help")
     help_text = " ".join(run.stdout.split())
     assert "sync a single record" not in help_text
+    # FULL_TABLE only: no "bookmarks file for incremental replication".
+    assert "incremental" not in help_text
+    assert "every stream is FULL_TABLE" in help_text
     assert "Check the connection and stop: one request" in help_text
     assert "--config ENV" in help_text
 
