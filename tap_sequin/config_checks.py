@@ -43,6 +43,17 @@ def refuse_schema_errors(schema: t.Mapping[str, t.Any], config: t.Mapping[str, t
         raise ConfigError(".".join(path) or "config", f"{problem}{expected}")
 
 
+def refuse_bad_flattening(config: t.Mapping[str, t.Any]) -> None:
+    """Raise ``ConfigError`` for a negative ``flattening_max_depth`` or a key length below 1.
+
+    The SDK's schema says only "integer", and takes ``-3`` without a word.
+    """
+    for name, least in (("flattening_max_depth", 0), ("flattening_max_key_length", 1)):
+        value = config.get(name)
+        if isinstance(value, int) and not isinstance(value, bool) and value < least:
+            raise ConfigError(name, f"must be {least} or more, got {value}")
+
+
 def environment_warnings(
     schema: t.Mapping[str, t.Any], config: t.Mapping[str, t.Any], *, reads_environment: bool
 ) -> list[str]:

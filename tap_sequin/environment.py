@@ -51,6 +51,18 @@ def read_environment(schema: dict[str, t.Any]) -> dict[str, t.Any]:
         types = [types] if isinstance(types, str) else list(types or [])
         if {"integer", "number"} & set(types):
             prop["type"] = ["string", "null"]
+    for name, prop in list(textual.get("properties", {}).items()):
+        value = os.environ.get(env_name(name))
+        types = prop.get("type")
+        types = {types} if isinstance(types, str) else set(types or [])
+        if value is not None and not value.strip() and {"array", "object"} & types:
+            # An empty list or object variable (`TAP_SEQUIN_SYNC_IDS=` in .env) means unset.
+            del textual["properties"][name]
+    # The SDK would read TAP_SEQUIN_SYNC_IDS=abc as the one id "abc" (or "a,b" as two).
+    bad = _first_unreadable(textual)
+    if bad:
+        example = '\'["c906b4a4-...", "..."]\'' if bad == "sync_ids" else "a JSON value"
+        raise ConfigError(bad, f"{env_name(bad)} is not JSON; write it as {example}")
     try:
         # os.devnull: the SDK would otherwise look for a .env from its own installed
         # folder upwards, whatever the working directory.

@@ -21,6 +21,7 @@ from tap_sequin.catalog_checks import refuse_changed_types, unknown_catalog_stre
 from tap_sequin.config_checks import (
     environment_warnings,
     refuse_bad_batch_config,
+    refuse_bad_flattening,
     refuse_schema_errors,
     refuse_unknown_settings,
 )
@@ -216,6 +217,7 @@ class TapSequin(Tap):
             self.logger.warning(line)
         refuse_schema_errors(schema, self._config)
         refuse_bad_batch_config(self._config)
+        refuse_bad_flattening(self._config)
         return super()._validate_config(raise_errors=True)
 
     # -- stream maps and flattening ---------------------------------------------

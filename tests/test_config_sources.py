@@ -231,3 +231,19 @@ def test_dotenv_of_the_working_directory_is_read_and_the_environment_wins(
     run = run_cli(None, tmp_path, "--config", "ENV", env=env_only(), cwd=nested)
     assert run.status == 1
     assert "setting 'api_key'" in run.last_stderr_line
+
+
+def test_sync_ids_variable_that_is_not_json_is_refused(sandbox: Sandbox, tmp_path: Path) -> None:
+    # The SDK would have taken "abc" as the one id "abc".
+    run = run_env(tmp_path, sandbox_env(sandbox, TAP_SEQUIN_SYNC_IDS="abc"))
+    assert run.status == 1
+    assert run.last_stderr_line.startswith(
+        "tap-sequin: error: setting 'sync_ids': TAP_SEQUIN_SYNC_IDS is not JSON; write it as"
+    )
+    assert sandbox.requests == []
+
+
+def test_empty_list_variable_means_unset(sandbox: Sandbox, tmp_path: Path) -> None:
+    run = run_env(tmp_path, sandbox_env(sandbox, TAP_SEQUIN_SYNC_IDS=""))
+    assert run.status == 0, run.stderr[-2000:]
+    assert run.ids == sandbox.sync_ids

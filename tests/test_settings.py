@@ -95,6 +95,8 @@ def test_duplicate_ids_are_kept_once_in_first_order() -> None:
         ({"sync_ids": ["ok", ""]}, "sync_ids"),
         ({"sync_id": ["typo"]}, "sync_id"),
         ({"api_key": ""}, "api_key"),
+        ({"flattening_enabled": True, "flattening_max_depth": -3}, "flattening_max_depth"),
+        ({"flattening_max_key_length": 0}, "flattening_max_key_length"),
     ],
 )
 def test_cli_refuses_before_any_request(
