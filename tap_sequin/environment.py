@@ -22,6 +22,8 @@ from singer_sdk.configuration._dict_config import parse_environment_config
 from tap_sequin.errors import ConfigError
 
 PREFIX = "TAP_SEQUIN_"
+# Variables of this prefix that the SDK itself reads, though they name no setting.
+SDK_VARIABLES = frozenset({"TAP_SEQUIN_LOGLEVEL"})
 
 
 def env_name(setting: str) -> str:
@@ -99,7 +101,12 @@ def unknown_variables(settings: t.Iterable[str]) -> list[str]:
     known = {env_name(name): name for name in settings}
     lines = []
     for name in sorted(os.environ):
-        if not name.startswith(PREFIX) or name in known or _is_meltano_extra(name):
+        if (
+            not name.startswith(PREFIX)
+            or name in known
+            or name in SDK_VARIABLES
+            or _is_meltano_extra(name)
+        ):
             continue
         close = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.6)
         hint = (

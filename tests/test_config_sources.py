@@ -103,8 +103,10 @@ def test_misspelt_variable_gets_the_closest_setting(sandbox: Sandbox, tmp_path: 
             sandbox,
             TAP_SEQUIN_SYNC_ID=f'["{chosen[0]}"]',
             TAP_SEQUIN_SYNC_IDS=f'["{chosen[0]}", "{chosen[1]}"]',
-            # Meltano's own extras are not settings and are left alone.
+            # Meltano's own extras are not settings and are left alone, and so is the
+            # SDK's log level variable.
             TAP_SEQUIN__SELECT='["syncs.*"]',
+            TAP_SEQUIN_LOGLEVEL="INFO",
         ),
     )
     assert run.status == 0, run.stderr[-2000:]
