@@ -45,11 +45,56 @@ def _check_files(argv: list[str]) -> None:
     for option, path in _file_arguments(argv):
         try:
             with open(path, encoding="utf-8") as file:
-                json.load(file)
+                content = json.load(file)
         except OSError as exc:
             _fail(f"{option} {path}: cannot be read ({exc.strerror or exc})", 1)
         except ValueError as exc:
             _fail(f"{option} {path}: is not JSON ({exc})", 1)
+        problem = _shape_problem(option, content)
+        if problem:
+            _fail(f"{option} {path}: {problem}", 1)
+
+
+_JSON_NAMES = {dict: "an object", list: "an array", str: "text", bool: "a boolean"}
+
+
+def _json_name(value: object) -> str:
+    if value is None:
+        return "null"
+    return _JSON_NAMES.get(type(value), "a number")
+
+
+def _shape_problem(option: str, content: object) -> str | None:
+    """What is wrong with the shape of a --config, --catalog or --state file, if anything.
+
+    Valid JSON of the wrong shape would otherwise end in an unexplained TypeError
+    somewhere inside the SDK.
+    """
+    if not isinstance(content, dict):
+        return f"must be a JSON object, got {_json_name(content)}"
+    if option == "--catalog":
+        streams = content.get("streams")
+        if not isinstance(streams, list):
+            got = _json_name(streams)
+            return f'must have a "streams" array (the output of --discover), got {got}'
+        for position, stream in enumerate(streams):
+            where = f"streams[{position}]"
+            if not isinstance(stream, dict):
+                return f"{where} must be an object, got {_json_name(stream)}"
+            if not isinstance(stream.get("tap_stream_id"), str):
+                return f'{where} has no "tap_stream_id" text'
+            for key, kind in (("schema", dict), ("metadata", list)):
+                if key in stream and not isinstance(stream[key], kind):
+                    got = _json_name(stream[key])
+                    return f'{where} "{key}" must be {_JSON_NAMES[kind]}, got {got}'
+            metadata = stream.get("metadata") or []
+            if any(not isinstance(entry, dict) for entry in metadata):
+                return f'{where} "metadata" must hold objects only'
+    if option == "--state":
+        bookmarks = content.get("bookmarks", {})
+        if not isinstance(bookmarks, dict):
+            return f'"bookmarks" must be an object, got {_json_name(bookmarks)}'
+    return None
 
 
 def main() -> None:

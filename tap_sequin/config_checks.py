@@ -9,6 +9,8 @@ validation failed", quoting values (a mistyped token is still a token).
 from __future__ import annotations
 
 import difflib
+import importlib
+import importlib.util
 import typing as t
 
 from singer_sdk.plugin_base import JSONSchemaValidator
@@ -41,12 +43,78 @@ def refuse_schema_errors(schema: t.Mapping[str, t.Any], config: t.Mapping[str, t
         raise ConfigError(".".join(path) or "config", f"{problem}{expected}")
 
 
+def refuse_bad_flattening(config: t.Mapping[str, t.Any]) -> None:
+    """Raise ``ConfigError`` for a negative ``flattening_max_depth`` or a key length below 1.
+
+    The SDK's schema says only "integer", and takes ``-3`` without a word.
+    """
+    for name, least in (("flattening_max_depth", 0), ("flattening_max_key_length", 1)):
+        value = config.get(name)
+        if isinstance(value, int) and not isinstance(value, bool) and value < least:
+            raise ConfigError(name, f"must be {least} or more, got {value}")
+
+
 def environment_warnings(
     schema: t.Mapping[str, t.Any], config: t.Mapping[str, t.Any], *, reads_environment: bool
 ) -> list[str]:
-    """Misspelt ``TAP_SEQUIN_*`` names (with ``--config ENV``), or unread ones (without)."""
+    """Misspelt ``TAP_SEQUIN_*`` names, whatever the config source, and unread ones.
+
+    Misspelt names are worth a word even without ``--config ENV``: under Meltano the
+    variable reaches the tap's environment but not the config Meltano writes.
+    """
     names = list(schema.get("properties", {}))
-    if reads_environment:
-        return environment.unknown_variables(names)
-    unread = environment.unread_variables(names, config)
-    return [environment.unread_hint(unread)] if unread else []
+    lines = environment.unknown_variables(names)
+    if not reads_environment:
+        unread = environment.unread_variables(names, config)
+        lines += [environment.unread_hint(unread)] if unread else []
+    return lines
+
+
+BATCH_EXAMPLE = (
+    '{"encoding": {"format": "jsonl", "compression": "gzip"}, '
+    '"storage": {"root": "file:///tmp/batches"}}'
+)
+
+
+def refuse_bad_batch_config(config: t.Mapping[str, t.Any]) -> None:
+    """Raise ``ConfigError`` for a ``batch_config`` the SDK would fail on mid-run.
+
+    The SDK reads it only once records flow (after the API was called) and then fails
+    with a TypeError or an ImportError; here a missing part, a format without its
+    library or a storage root without its file-system package is one line, up front.
+    """
+    batch = config.get("batch_config")
+    if batch is None:
+        return
+    if not isinstance(batch, dict):
+        raise ConfigError("batch_config", f"must be an object such as {BATCH_EXAMPLE}")
+    for part in ("encoding", "storage"):
+        if not isinstance(batch.get(part), dict):
+            raise ConfigError("batch_config", f'needs "{part}", e.g. {BATCH_EXAMPLE}')
+    encoding, storage = batch["encoding"], batch["storage"]
+    fmt = encoding.get("format")
+    if fmt not in ("jsonl", "parquet"):
+        raise ConfigError("batch_config", 'encoding.format must be "jsonl" or "parquet"')
+    if fmt == "parquet" and importlib.util.find_spec("pyarrow") is None:
+        raise ConfigError(
+            "batch_config",
+            'encoding.format "parquet" needs pyarrow, which is not installed: install '
+            '"singer-sdk[parquet]" beside tap-sequin, or use "jsonl"',
+        )
+    root = storage.get("root")
+    if not isinstance(root, str) or not root.strip():
+        raise ConfigError(
+            "batch_config", f"storage.root must be a path or URL, e.g. {BATCH_EXAMPLE}"
+        )
+    protocol = root.split("://", 1)[0].lower() if "://" in root else "file"
+    known = importlib.import_module("fsspec.registry").known_implementations
+    implementation = known.get(protocol)
+    if implementation is None:
+        raise ConfigError("batch_config", f"storage.root: unknown file system {protocol}://")
+    package = str(implementation["class"]).split(".", 1)[0]
+    if importlib.util.find_spec(package) is None:
+        raise ConfigError(
+            "batch_config",
+            f"storage.root {protocol}:// needs the {package} package, which is not installed: "
+            f"install it beside tap-sequin (pip install {package})",
+        )

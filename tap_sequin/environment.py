@@ -14,12 +14,16 @@ import difflib
 import json
 import os
 import typing as t
+from pathlib import Path
 
+import dotenv
 from singer_sdk.configuration._dict_config import parse_environment_config
 
 from tap_sequin.errors import ConfigError
 
 PREFIX = "TAP_SEQUIN_"
+# Variables of this prefix that the SDK itself reads, though they name no setting.
+SDK_VARIABLES = frozenset({"TAP_SEQUIN_LOGLEVEL"})
 
 
 def env_name(setting: str) -> str:
@@ -35,23 +39,48 @@ def _is_meltano_extra(name: str) -> bool:
 def read_environment(schema: dict[str, t.Any]) -> dict[str, t.Any]:
     """The settings found in ``TAP_SEQUIN_*`` variables (``--config ENV``).
 
+    A ``.env`` file in the working directory is read first; a variable already set in
+    the environment wins over the same name in the file.
+
     Numbers are returned as the text given (``settings`` parses and checks them);
     arrays and objects are JSON; raises ``ConfigError`` naming the variable when
     a value cannot be read.
     """
+    _load_working_directory_dotenv()
     textual = copy.deepcopy(schema)
     for prop in textual.get("properties", {}).values():
         types = prop.get("type")
         types = [types] if isinstance(types, str) else list(types or [])
         if {"integer", "number"} & set(types):
             prop["type"] = ["string", "null"]
+    for name, prop in list(textual.get("properties", {}).items()):
+        value = os.environ.get(env_name(name))
+        types = prop.get("type")
+        types = {types} if isinstance(types, str) else set(types or [])
+        if value is not None and not value.strip() and {"array", "object"} & types:
+            # An empty list or object variable (`TAP_SEQUIN_SYNC_IDS=` in .env) means unset.
+            del textual["properties"][name]
+    # The SDK would read TAP_SEQUIN_SYNC_IDS=abc as the one id "abc" (or "a,b" as two).
+    bad = _first_unreadable(textual)
+    if bad:
+        example = '\'["c906b4a4-...", "..."]\'' if bad == "sync_ids" else "a JSON value"
+        raise ConfigError(bad, f"{env_name(bad)} is not JSON; write it as {example}")
     try:
-        return parse_environment_config(textual, PREFIX)
+        # os.devnull: the SDK would otherwise look for a .env from its own installed
+        # folder upwards, whatever the working directory.
+        return parse_environment_config(textual, PREFIX, dotenv_path=os.devnull)
     except ValueError as exc:  # JSON of an array or object setting
         bad = _first_unreadable(textual)
         raise ConfigError(
             bad or "environment", f"{env_name(bad) if bad else 'a variable'} is not JSON: {exc}"
         ) from None
+
+
+def _load_working_directory_dotenv() -> None:
+    """Set the variables of ``./.env`` that the environment does not set already."""
+    path = Path.cwd() / ".env"
+    if path.is_file():
+        dotenv.load_dotenv(path, override=False)
 
 
 def _first_unreadable(schema: dict[str, t.Any]) -> str | None:
@@ -72,7 +101,12 @@ def unknown_variables(settings: t.Iterable[str]) -> list[str]:
     known = {env_name(name): name for name in settings}
     lines = []
     for name in sorted(os.environ):
-        if not name.startswith(PREFIX) or name in known or _is_meltano_extra(name):
+        if (
+            not name.startswith(PREFIX)
+            or name in known
+            or name in SDK_VARIABLES
+            or _is_meltano_extra(name)
+        ):
             continue
         close = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.6)
         hint = (

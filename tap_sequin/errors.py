@@ -60,6 +60,13 @@ class OutputClosed(TapSequinError):
         )
 
 
+class OutputFailed(TapSequinError):
+    """Writing to stdout failed for another reason than a closed reader (a full disk)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"stdout could not be written ({reason}); the run is incomplete")
+
+
 class Interrupted(TapSequinError):
     """The run was stopped by SIGTERM or SIGINT before it finished."""
 

@@ -70,6 +70,14 @@ def check_stream_maps(stream_maps: object, schemas: t.Mapping[str, t.Mapping[str
         if not isinstance(mapping, t.Mapping):
             continue
         source = mapping.get("__source__") or stream
+        if str(source) not in schemas:
+            # The SDK would make no stream of it, and say nothing.
+            close = difflib.get_close_matches(str(source), sorted(schemas), n=1)
+            hint = f"did you mean '{close[0]}'?" if close else f"streams: {', '.join(schemas)}"
+            raise ConfigError(
+                "stream_maps",
+                f"{stream}.__source__: '{source}' is not a stream of tap-sequin; {hint}",
+            )
         columns = set(schemas.get(str(source), {}).get("properties", {}))
         if not columns:
             continue  # an alias of another map, or a stream this tap does not have
@@ -93,6 +101,82 @@ def check_stream_maps(stream_maps: object, schemas: t.Mapping[str, t.Mapping[str
                 )
             if name_uses_fake(tree) and not _faker_installed():
                 raise ConfigError("stream_maps", f"{where}: uses 'fake' but Faker is not installed")
+            for method in sorted(_fake_methods(tree)):
+                if not _is_faker_method(method):
+                    raise ConfigError(
+                        "stream_maps",
+                        f"{where}: {expression!r} calls fake.{method}, which Faker does not "
+                        "have (see https://faker.readthedocs.io/en/master/providers.html)",
+                    )
+
+
+def name_failures_of_values(stream_map: object) -> None:
+    """Make an expression failing on a value raise ``ConfigError`` naming where it failed.
+
+    ``stream_map`` is one of the SDK's stream maps; only those that evaluate
+    expressions (``CustomStreamMap._eval``) are changed. The SDK lets ``int(name)`` or
+    ``1/0`` out bare, naming neither the stream nor the property, after an ERROR line.
+    """
+    evaluate = getattr(stream_map, "_eval", None)
+    if evaluate is None or not hasattr(stream_map, "stream_alias"):
+        return
+    stream = getattr(stream_map, "stream_alias", "?")
+
+    def named(
+        expr: str, expr_parsed: ast.Expr, record: dict[str, t.Any], property_name: str | None
+    ) -> t.Any:
+        try:
+            return evaluate(
+                expr=expr, expr_parsed=expr_parsed, record=record, property_name=property_name
+            )
+        except Exception as exc:
+            where = f"{stream}.{property_name or '__filter__'}"
+            sync = f" on sync {record['id']}" if isinstance(record.get("id"), str) else ""
+            raise ConfigError(
+                "stream_maps",
+                f"{where}: {expr!r} failed{sync}: {type(exc).__name__}: {exc!s:.200}",
+            ) from exc
+
+    stream_map._eval = named  # type: ignore[attr-defined]
+
+
+def _fake_methods(tree: ast.AST) -> set[str]:
+    """The attributes an expression reads from ``fake`` (``fake.name()`` -> ``name``)."""
+    return {
+        node.attr
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Attribute)
+        and isinstance(node.value, ast.Name)
+        and node.value.id == "fake"
+    }
+
+
+def _is_faker_method(name: str) -> bool:
+    from faker import Faker
+
+    return hasattr(Faker(), name)
+
+
+def check_faker_config(faker_config: object) -> None:
+    """Refuse a ``faker_config.locale`` Faker does not know, naming ``faker_config``.
+
+    The SDK makes its Faker when it builds the stream maps, so a bad locale would
+    otherwise be blamed on ``stream_maps``.
+    """
+    if not isinstance(faker_config, t.Mapping) or faker_config.get("locale") is None:
+        return
+    if not _faker_installed():
+        return
+    from faker import Faker
+
+    locale = faker_config["locale"]
+    try:
+        Faker(locale=locale)
+    except (AttributeError, TypeError, ValueError):
+        raise ConfigError(
+            "faker_config",
+            f'locale {locale!r:.60} is not a Faker locale (e.g. "en_US" or ["en_US", "fr_FR"])',
+        ) from None
 
 
 def name_uses_fake(tree: ast.AST) -> bool:

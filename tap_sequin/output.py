@@ -11,10 +11,13 @@ whole lines only.
 
 from __future__ import annotations
 
+import os
 import sys
 
 from singer_sdk.io_base import SingerWriter
 from singer_sdk.singerlib import Message, RecordMessage
+
+from tap_sequin.errors import OutputFailed
 
 _BLOCK = 64 * 1024
 
@@ -41,5 +44,18 @@ class BufferedSingerWriter(SingerWriter):
             block = "".join(self._pending)
             self._pending.clear()
             self._pending_size = 0
-            sys.stdout.write(block)
-        sys.stdout.flush()
+            self._write(block)
+        self._write("")
+
+    @staticmethod
+    def _write(text: str) -> None:
+        try:
+            if text:
+                sys.stdout.write(text)
+            sys.stdout.flush()
+        except BrokenPipeError:
+            raise  # the reader is gone: the tap says so (OutputClosed)
+        except OSError as exc:  # ENOSPC (> /dev/full), EIO, EFBIG...
+            # stdout now points at /dev/null, so no later flush (at exit) fails again.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            raise OutputFailed(exc.strerror or str(exc)) from None

@@ -70,7 +70,13 @@ def parse_base_url(value: object, corrections: list[str] | None = None) -> str:
     if not isinstance(value, str) or not value.strip():
         raise ConfigError("base_url", "must be a URL such as https://api.sequin.io")
     url = value.strip().rstrip("/")
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 (raises ValueError for a port that is no number)
+    except ValueError as exc:  # "http://[::1": Invalid IPv6 URL
+        raise ConfigError(
+            "base_url", f"is not a valid URL ({exc}); write it as https://api.sequin.io"
+        ) from None
     if parts.scheme not in {"http", "https"} or not parts.hostname:
         raise ConfigError(
             "base_url", f"{url!r} is not an http(s) URL; write it as https://api.sequin.io"
@@ -78,7 +84,11 @@ def parse_base_url(value: object, corrections: list[str] | None = None) -> str:
     if parts.username or parts.password:
         raise ConfigError("base_url", "must not carry credentials; put the token in api_key")
     if parts.query or parts.fragment:
-        raise ConfigError("base_url", f"{url!r} must not have a query or fragment")
+        # Not echoed: a query may hold a secret (?token=...).
+        root = f"{parts.scheme}://{parts.netloc}{parts.path}"
+        raise ConfigError(
+            "base_url", f"must not have a query or fragment (after {root!r}); remove it"
+        )
     if parts.scheme == "http" and not _is_loopback(parts.hostname):
         raise ConfigError(
             "base_url",

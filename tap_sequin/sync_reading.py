@@ -19,6 +19,7 @@ import logging
 import operator
 import threading
 import typing as t
+from urllib.parse import urlsplit
 
 from tap_sequin.errors import ConfigError, SequinAPIError
 from tap_sequin.shaping import MalformedSync, SyncShaper
@@ -178,11 +179,13 @@ class SyncReading:
             # Every configured id answered 404: far more likely a wrong base_url or
             # sync_ids than syncs that all vanished; a green run here would hide it.
             count = len(self.not_found)
+            which = "the configured sync" if count == 1 else f"none of the {count} configured syncs"
+            every = "GET" if count == 1 else "every GET"
+            path = f"{urlsplit(settings.base_url).path}/v1/syncs/{{id}}"
             raise ConfigError(
                 "sync_ids",
-                f"none of the {count} configured sync{'' if count == 1 else 's'} could be read "
-                f"from base_url {settings.base_url} (every GET {path} answered 404); "
-                "check base_url and sync_ids",
+                f"{which} could {'not ' if count == 1 else ''}be read from base_url "
+                f"{settings.base_url} ({every} {path} answered 404); check base_url and sync_ids",
             )
         if self.unexplained_404:
             count = len(self.unexplained_404)

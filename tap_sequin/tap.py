@@ -17,13 +17,21 @@ from singer_sdk.helpers.capabilities import PluginCapabilities, TapCapabilities
 from singer_sdk.tap_base import Tap
 
 from tap_sequin import environment
+from tap_sequin.catalog_checks import refuse_changed_types, unknown_catalog_streams
 from tap_sequin.config_checks import (
     environment_warnings,
+    refuse_bad_batch_config,
+    refuse_bad_flattening,
     refuse_schema_errors,
     refuse_unknown_settings,
 )
 from tap_sequin.errors import ConfigError, Interrupted, OutputClosed, TapSequinError
-from tap_sequin.map_checks import check_stream_maps, flattening_warning
+from tap_sequin.map_checks import (
+    check_faker_config,
+    check_stream_maps,
+    flattening_warning,
+    name_failures_of_values,
+)
 from tap_sequin.output import BufferedSingerWriter
 from tap_sequin.settings import (
     DEFAULT_BASE_URL,
@@ -208,6 +216,8 @@ class TapSequin(Tap):
         for line in self._settings.corrections:
             self.logger.warning(line)
         refuse_schema_errors(schema, self._config)
+        refuse_bad_batch_config(self._config)
+        refuse_bad_flattening(self._config)
         return super()._validate_config(raise_errors=True)
 
     # -- stream maps and flattening ---------------------------------------------
@@ -216,12 +226,14 @@ class TapSequin(Tap):
         """Check ``stream_maps`` and flattening before any request, then set up the SDK's mapper."""
         schemas = {stream.name: stream.schema for stream in self.streams.values()}
         check_stream_maps(self.config.get("stream_maps"), schemas)
+        check_faker_config(self.config.get("faker_config"))
         try:
             super().setup_mapper()
         except MappingError as exc:
             raise ConfigError("stream_maps", str(exc)) from None
         for name, maps in self.mapper.stream_maps.items():
             for stream_map in maps:
+                name_failures_of_values(stream_map)
                 warning = flattening_warning(name, schemas.get(name), stream_map)
                 if warning:
                     self.logger.warning(warning)
@@ -279,6 +291,13 @@ class TapSequin(Tap):
     # STATE message and a reason, and to refuse replication methods that would lose data.
     def sync_all(self) -> None:  # type: ignore[misc]
         """Run the sync; on any failure still write a final STATE, then re-raise."""
+        if self.input_catalog is not None:
+            ids = [entry.tap_stream_id for entry in self.input_catalog.streams]
+            for line in unknown_catalog_streams(ids, self.streams):
+                self.logger.warning(line)
+            for stream in self.streams.values():
+                if stream.selected:
+                    refuse_changed_types(stream.name, stream.schema, stream.effective_schema)
         for stream in self.streams.values():
             if stream.replication_method != "FULL_TABLE":
                 raise ConfigError(
@@ -368,6 +387,12 @@ class TapSequin(Tap):
         for param in command.params:
             if param.name == "test" and isinstance(param, click.Option):
                 param.help = cls.TEST_HELP
+            if param.name == "state" and isinstance(param, click.Option):
+                param.help = (
+                    "A STATE message's value from an earlier run (JSON file). Accepted "
+                    "for Singer compatibility only: every stream is FULL_TABLE, so each "
+                    "run reads every configured sync and keeps no bookmarks."
+                )
         command.help = (
             "Extract Sequin syncs as Singer messages. Settings come from --config FILE "
             "and, with --config ENV, from TAP_SEQUIN_* variables (see --about)."

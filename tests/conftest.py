@@ -107,6 +107,7 @@ def run_cli(
     *args: str,
     env: dict[str, str] | None = None,
     timeout: float = 120,
+    cwd: Path | None = None,
 ) -> Run:
     """Run ``tap-sequin --config <file>`` and collect its output."""
     command = tap_command()
@@ -122,6 +123,7 @@ def run_cli(
         env=full_env,
         timeout=timeout,
         check=False,
+        cwd=cwd,
     )
     try:
         messages = parse_messages(done.stdout)

@@ -103,8 +103,10 @@ def test_misspelt_variable_gets_the_closest_setting(sandbox: Sandbox, tmp_path: 
             sandbox,
             TAP_SEQUIN_SYNC_ID=f'["{chosen[0]}"]',
             TAP_SEQUIN_SYNC_IDS=f'["{chosen[0]}", "{chosen[1]}"]',
-            # Meltano's own extras are not settings and are left alone.
+            # Meltano's own extras are not settings and are left alone, and so is the
+            # SDK's log level variable.
             TAP_SEQUIN__SELECT='["syncs.*"]',
+            TAP_SEQUIN_LOGLEVEL="INFO",
         ),
     )
     assert run.status == 0, run.stderr[-2000:]
@@ -155,6 +157,9 @@ def test_help_describes_test_as_it_works_here(tmp_path: Path) -> None:
     run = run_cli(None, tmp_path, "--help")
     help_text = " ".join(run.stdout.split())
     assert "sync a single record" not in help_text
+    # FULL_TABLE only: no "bookmarks file for incremental replication".
+    assert "incremental" not in help_text
+    assert "every stream is FULL_TABLE" in help_text
     assert "Check the connection and stop: one request" in help_text
     assert "--config ENV" in help_text
 
@@ -166,6 +171,20 @@ def test_help_describes_test_as_it_works_here(tmp_path: Path) -> None:
         ("--config", "{not json", "is not JSON"),
         ("--catalog", "[1,", "is not JSON"),
         ("--state", "", "is not JSON"),
+        # Valid JSON of the wrong shape.
+        ("--config", "[1, 2]", "must be a JSON object, got an array"),
+        ("--config", '"x"', "must be a JSON object, got text"),
+        ("--catalog", "[]", "must be a JSON object, got an array"),
+        ("--catalog", "{}", 'must have a "streams" array'),
+        ("--catalog", '{"streams": [5]}', "streams[0] must be an object, got a number"),
+        ("--catalog", '{"streams": [{"stream": "syncs"}]}', 'streams[0] has no "tap_stream_id"'),
+        (
+            "--catalog",
+            '{"streams": [{"tap_stream_id": "syncs", "metadata": {}}]}',
+            'streams[0] "metadata" must be an array',
+        ),
+        ("--state", "5", "must be a JSON object, got a number"),
+        ("--state", '{"bookmarks": 5}', '"bookmarks" must be an object, got a number'),
     ],
 )
 def test_unreadable_file_is_one_line_naming_the_option_and_file(
@@ -188,5 +207,45 @@ def test_empty_number_variable_means_unset(sandbox: Sandbox, tmp_path: Path) -> 
         tmp_path,
         sandbox_env(sandbox, TAP_SEQUIN_MAX_REQUESTS_PER_SECOND="", TAP_SEQUIN_REQUEST_TIMEOUT=" "),
     )
+    assert run.status == 0, run.stderr[-2000:]
+    assert run.ids == sandbox.sync_ids
+
+
+def test_dotenv_of_the_working_directory_is_read_and_the_environment_wins(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    work = tmp_path / "project"
+    work.mkdir()
+    first, second = sandbox.sync_ids[:2]
+    (work / ".env").write_text(
+        f"TAP_SEQUIN_API_KEY={TOKEN}\n"
+        f"TAP_SEQUIN_BASE_URL={sandbox.url}\n"
+        f'TAP_SEQUIN_SYNC_IDS=\'["{first}", "{second}"]\'\n'
+    )
+    only_second = env_only(TAP_SEQUIN_SYNC_IDS=f'["{second}"]')
+    run = run_cli(None, tmp_path, "--config", "ENV", env=only_second, cwd=work)
+    assert run.status == 0, run.stderr[-2000:]
+    assert run.ids == [second]
+    # Not from a folder above the working directory (the README says "in the working
+    # directory").
+    nested = work / "sub"
+    nested.mkdir()
+    run = run_cli(None, tmp_path, "--config", "ENV", env=env_only(), cwd=nested)
+    assert run.status == 1
+    assert "setting 'api_key'" in run.last_stderr_line
+
+
+def test_sync_ids_variable_that_is_not_json_is_refused(sandbox: Sandbox, tmp_path: Path) -> None:
+    # The SDK would have taken "abc" as the one id "abc".
+    run = run_env(tmp_path, sandbox_env(sandbox, TAP_SEQUIN_SYNC_IDS="abc"))
+    assert run.status == 1
+    assert run.last_stderr_line.startswith(
+        "tap-sequin: error: setting 'sync_ids': TAP_SEQUIN_SYNC_IDS is not JSON; write it as"
+    )
+    assert sandbox.requests == []
+
+
+def test_empty_list_variable_means_unset(sandbox: Sandbox, tmp_path: Path) -> None:
+    run = run_env(tmp_path, sandbox_env(sandbox, TAP_SEQUIN_SYNC_IDS=""))
     assert run.status == 0, run.stderr[-2000:]
     assert run.ids == sandbox.sync_ids

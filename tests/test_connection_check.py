@@ -105,8 +105,29 @@ def test_the_check_waits_at_most_ten_seconds_for_its_answer(tmp_path: Path) -> N
         asked = len(server.requests)
 
     assert status == 1
-    assert "no complete answer within request_timeout (10s)" in out
+    # The limit is --test's own, not a request_timeout the user set.
+    assert "no complete answer within 8s, --test's own limit" in out
+    assert "request_timeout" not in out
     assert asked == 1
+
+
+def test_https_to_a_plain_http_port_names_the_likely_cause(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    https = sandbox.url.replace("http://", "https://")
+    config = config_for(sandbox, base_url=https, request_timeout=30)
+    status, out, _ = _check(config, tmp_path)
+
+    assert status == 1
+    assert "--test's own limit" in out
+    assert "base_url should start with http://" in out
+
+
+def test_one_visible_sync_is_singular(tmp_path: Path) -> None:
+    with make_sandbox(syncs=1) as sb:
+        status, out, _ = _check(config_for(sb), tmp_path)
+    assert status == 0
+    assert "accepted the token; 1 sync is visible" in out
 
 
 def test_the_check_says_ok_with_the_count(sandbox: Sandbox, tmp_path: Path) -> None:

@@ -40,14 +40,16 @@ def readme_block(marker: str) -> str:
 
 def test_try_it_by_hand_runs_as_written(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("TAP_SEQUIN_")}
-    done = subprocess.run(
-        ["bash", "-c", readme_block("try-it")],
-        cwd=REPO,
-        env={**env, "TMPDIR": str(tmp_path)},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
-    assert done.stdout.splitlines() == ["5", '"health_status":"error"']
+    # Twice in the same TMPDIR: a second try must not read the first sandbox's URL.
+    for attempt in (1, 2):
+        done = subprocess.run(
+            ["bash", "-c", readme_block("try-it")],
+            cwd=REPO,
+            env={**env, "TMPDIR": str(tmp_path)},
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert done.returncode == 0, f"attempt {attempt}: {done.stdout}{done.stderr}"
+        assert done.stdout.splitlines() == ["5", '"health_status":"error"'], attempt

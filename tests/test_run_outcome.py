@@ -6,6 +6,7 @@ Through the real CLI against the sandbox, as a user (or Meltano) runs the tap.
 from __future__ import annotations
 
 import json
+import subprocess
 import typing as t
 from pathlib import Path
 
@@ -13,7 +14,7 @@ import pytest
 
 from tap_sequin.sandbox import Faults, Sandbox
 
-from .conftest import catalog_selecting, config_for, make_sandbox, run_cli
+from .conftest import catalog_selecting, config_for, make_sandbox, run_cli, tap_command
 
 MAPS: dict[str, dict[str, t.Any]] = {
     "filter": {"syncs": {"__filter__": "health_status != 'healthy'"}},
@@ -148,6 +149,19 @@ def test_sync_ids_none_of_which_can_be_read_fail_naming_base_url_and_sync_ids(
     assert len([x for x in run.stderr.splitlines() if "tap-sequin: error" in x]) == 1
 
 
+def test_one_sync_id_not_readable_is_worded_for_one(tmp_path: Path) -> None:
+    with make_sandbox(syncs=3, faults=Faults(not_found=frozenset({"a"}))) as sb:
+        run = run_cli(config_for(sb, sync_ids=["a"]), tmp_path)
+
+    assert run.status == 1
+    assert "the configured sync could not be read" in run.last_stderr_line
+    assert "(GET /v1/syncs/{id} answered 404)" in run.last_stderr_line
+    assert "none of the 1" not in run.stderr
+    # No "other syncs" to speak of.
+    assert "sync a: not found (HTTP 404); skipped. Check sync_ids" in run.stderr
+    assert "the other syncs are extracted" not in run.stderr
+
+
 def test_some_ids_readable_is_still_a_success(sandbox: Sandbox, tmp_path: Path) -> None:
     run = run_cli(config_for(sandbox, sync_ids=[sandbox.sync_ids[0], "gone"]), tmp_path)
 
@@ -186,3 +200,25 @@ def test_the_sandboxs_own_data_triggers_no_warning(tmp_path: Path) -> None:
     assert older, "the older health shape is in the data"
     assert any(r["external_id"] for r in run.records)
     assert json.dumps(run.records)
+
+
+def test_stdout_on_a_full_disk_says_stdout_could_not_be_written(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(config_for(sandbox)))
+    with open("/dev/full", "w") as full:  # every write: ENOSPC
+        done = subprocess.run(
+            [*tap_command(), "--config", str(path)],
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+    assert done.returncode == 1
+    last = done.stderr.strip().splitlines()[-1]
+    assert last == (
+        "tap-sequin: error: stdout could not be written (No space left on device); "
+        "the run is incomplete"
+    )

@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from typing import Any
@@ -41,6 +42,7 @@ def test_help_shows_defaults_the_url_line_and_every_admin_route() -> None:
     assert "The first line on stdout is the base URL" in text
     for route, _ in ROUTES:
         assert route in text
+    assert "GET /v1/credentials" in text
 
 
 @pytest.mark.parametrize(
@@ -52,6 +54,9 @@ def test_help_shows_defaults_the_url_line_and_every_admin_route() -> None:
         (["--rate-429", "1.5"], "argument --rate-429: is a share of requests, from 0 to 1"),
         (["--latency-ms", "-1"], "argument --latency-ms: must be 0 or more"),
         (["--rule", "nonsense"], "is not PATH=KIND[*TIMES]"),
+        (["--token", ""], "argument --token: must be a non-empty token without spaces"),
+        (["--token", "two words"], "argument --token: must be a non-empty token"),
+        (["--log", "/nonexistent/x.log"], "argument --log: cannot write /nonexistent/x.log"),
     ],
 )
 def test_bad_flags_exit_2_with_one_line(args: list[str], message: str) -> None:
@@ -107,6 +112,41 @@ def test_first_line_is_the_url_and_admin_routes_change_health(running: str) -> N
     call("DELETE", f"{running}/_sandbox/syncs/{EXAMPLE_SYNC_ID}")
     listed = call("GET", f"{running}/v1/syncs", token="t0k")
     assert EXAMPLE_SYNC_ID not in [s["id"] for s in listed["data"]]
+
+
+def call_status(method: str, url: str, body: object) -> tuple[int, str]:
+    try:
+        call(method, url, body)
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())["summary"]
+    return 200, ""
+
+
+@pytest.mark.parametrize(
+    ("route", "body", "expected"),
+    [
+        ("latency", {"latency_ms": -5}, '"latency_ms" must be a number, 0 or more'),
+        ("latency", {"latency_ms": "fast"}, '"latency_ms" must be a number'),
+        ("token", {"token": 5}, '"token" must be a non-empty string or null'),
+        ("token", {"token": ""}, '"token" must be a non-empty string or null'),
+        ("faults", [1], "the body must be a JSON object"),
+        ("faults", {"rate_492": 0.1}, "unknown key 'rate_492'; known: "),
+        ("faults", {"rules": "503"}, '"rules" must be a list of objects'),
+        ("faults", {"rules": [{"paht": "/v1/syncs"}]}, "a rule takes only "),
+    ],
+)
+def test_bad_admin_bodies_are_refused_in_the_routes_words(
+    running: str, route: str, body: object, expected: str
+) -> None:
+    status, said = call_status("POST", f"{running}/_sandbox/{route}", body)
+    assert status == 400
+    assert said.startswith("Bad admin request: ")
+    assert expected in said
+    # No Python internals (class names, "__init__()", "object has no attribute").
+    assert "__init__" not in said
+    assert "attribute" not in said
+    # The API still answers with the old token and no delay fault.
+    assert call("GET", f"{running}/v1/syncs", token="t0k")["data"]
 
 
 def test_readme_lists_every_admin_route() -> None:

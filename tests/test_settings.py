@@ -95,6 +95,8 @@ def test_duplicate_ids_are_kept_once_in_first_order() -> None:
         ({"sync_ids": ["ok", ""]}, "sync_ids"),
         ({"sync_id": ["typo"]}, "sync_id"),
         ({"api_key": ""}, "api_key"),
+        ({"flattening_enabled": True, "flattening_max_depth": -3}, "flattening_max_depth"),
+        ({"flattening_max_key_length": 0}, "flattening_max_key_length"),
     ],
 )
 def test_cli_refuses_before_any_request(
@@ -104,6 +106,55 @@ def test_cli_refuses_before_any_request(
 
     assert run.status == 1
     assert f"'{setting}'" in run.last_stderr_line
+    assert "Traceback" not in run.stderr
+    assert sandbox.requests == []
+
+
+@pytest.mark.parametrize(
+    ("batch_config", "expected"),
+    [
+        ({"encoding": {"format": "jsonl"}}, 'needs "storage"'),
+        ({"storage": {"root": "file:///tmp"}}, 'needs "encoding"'),
+        (
+            {"encoding": {"format": "jsonl"}, "storage": {"root": "s3://bucket/batches"}},
+            "storage.root s3:// needs the s3fs package, which is not installed",
+        ),
+        (
+            {"encoding": {"format": "parquet"}, "storage": {"root": "file:///tmp"}},
+            'encoding.format "parquet" needs pyarrow, which is not installed',
+        ),
+    ],
+)
+def test_batch_config_is_refused_before_any_request(
+    batch_config: dict[str, t.Any], expected: str, sandbox: Sandbox, tmp_path: Path
+) -> None:
+    run = run_cli({**config_for(sandbox), "batch_config": batch_config}, tmp_path)
+
+    assert run.status == 1
+    assert run.last_stderr_line.startswith("tap-sequin: error: setting 'batch_config': ")
+    assert expected in run.last_stderr_line
+    assert "Traceback" not in run.stderr
+    assert sandbox.requests == []
+
+
+@pytest.mark.parametrize(
+    ("base_url", "expected"),
+    [
+        ("http://[::1", "is not a valid URL (Invalid IPv6 URL)"),
+        ("http://localhost:port", "is not a valid URL"),
+        ("http://localhost/p?q=SECRET", "must not have a query or fragment"),
+        ("http://localhost/p#SECRET", "must not have a query or fragment"),
+    ],
+)
+def test_a_malformed_base_url_is_one_line_that_never_echoes_a_query(
+    base_url: str, expected: str, sandbox: Sandbox, tmp_path: Path
+) -> None:
+    run = run_cli({**config_for(sandbox), "base_url": base_url}, tmp_path)
+
+    assert run.status == 1
+    assert run.last_stderr_line.startswith("tap-sequin: error: setting 'base_url': ")
+    assert expected in run.last_stderr_line
+    assert "SECRET" not in run.stderr + run.stdout
     assert "Traceback" not in run.stderr
     assert sandbox.requests == []
 
@@ -160,3 +211,42 @@ def test_absurdly_large_numbers_are_refused_in_one_line_before_any_request(
     ), run.stderr[-1000:]
     assert "unexpected" not in run.stderr
     assert sandbox.requests == []
+
+
+def _discovered(sandbox: Sandbox, tmp_path: Path) -> dict[str, t.Any]:
+    run = run_cli(config_for(sandbox), tmp_path, "--discover")
+    assert run.status == 0, run.stderr[-2000:]
+    catalog: dict[str, t.Any] = json.loads(run.stdout)
+    for entry in catalog["streams"]:
+        for metadata in entry["metadata"]:
+            if metadata["breadcrumb"] == []:
+                metadata["metadata"]["selected"] = entry["tap_stream_id"] == "syncs"
+    return catalog
+
+
+def test_a_catalog_that_changes_a_type_is_refused(sandbox: Sandbox, tmp_path: Path) -> None:
+    catalog = _discovered(sandbox, tmp_path)
+    syncs = next(e for e in catalog["streams"] if e["tap_stream_id"] == "syncs")
+    syncs["schema"]["properties"]["id"]["type"] = ["integer"]
+    (tmp_path / "catalog.json").write_text(json.dumps(catalog))
+    run = run_cli(config_for(sandbox), tmp_path, "--catalog", str(tmp_path / "catalog.json"))
+
+    assert run.status == 1
+    assert run.last_stderr_line.startswith(
+        "tap-sequin: error: setting 'catalog': --catalog declares syncs.id as integer, "
+        "but tap-sequin emits string"
+    )
+    assert run.records == []
+    assert sandbox.requests == []
+
+
+def test_a_catalog_stream_the_tap_does_not_have_is_named(sandbox: Sandbox, tmp_path: Path) -> None:
+    catalog = _discovered(sandbox, tmp_path)
+    renamed = next(e for e in catalog["streams"] if e["tap_stream_id"] == "credentials")
+    renamed["tap_stream_id"] = renamed["stream"] = "nosuch"
+    (tmp_path / "catalog.json").write_text(json.dumps(catalog))
+    run = run_cli(config_for(sandbox), tmp_path, "--catalog", str(tmp_path / "catalog.json"))
+
+    assert run.status == 0, run.stderr[-2000:]
+    assert "--catalog: stream 'nosuch' is not a stream of tap-sequin and is ignored" in run.stderr
+    assert run.ids == sandbox.sync_ids

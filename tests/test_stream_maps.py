@@ -26,6 +26,12 @@ from .conftest import config_for, run_cli
         ({"sync": {"name": "name.upper()"}}, "'sync' is not a stream of tap-sequin"),
         # simpleeval offers no len(); the SDK would fail on the first record.
         ({"syncs": {"n": "len(collection_ids)"}}, "unknown name 'len'"),
+        # A new stream from a misspelt source: the SDK would make nothing of it, silently.
+        (
+            {"copy": {"__source__": "sycns"}},
+            "'sycns' is not a stream of tap-sequin; did you mean 'syncs'?",
+        ),
+        ({"syncs": {"name": "fake.nme()"}}, "calls fake.nme, which Faker does not have"),
     ],
 )
 def test_broken_map_is_refused_before_any_request(
@@ -39,12 +45,40 @@ def test_broken_map_is_refused_before_any_request(
     assert sandbox.requests == []
 
 
-def test_map_failing_on_a_value_ends_with_one_line(sandbox: Sandbox, tmp_path: Path) -> None:
-    run = run_cli(config_for(sandbox, stream_maps={"syncs": {"n": "int(name)"}}), tmp_path)
+@pytest.mark.parametrize(
+    ("maps", "expected"),
+    [
+        ({"syncs": {"n": "int(name)"}}, "syncs.n: 'int(name)' failed on sync {id}: ValueError"),
+        (
+            {"syncs": {"__filter__": "1/0"}},
+            "syncs.__filter__: '1/0' failed on sync {id}: ZeroDivisionError",
+        ),
+    ],
+)
+def test_map_failing_on_a_value_ends_with_one_line_naming_stream_and_property(
+    maps: dict[str, t.Any], expected: str, sandbox: Sandbox, tmp_path: Path
+) -> None:
+    run = run_cli(config_for(sandbox, stream_maps=maps), tmp_path)
+    assert run.status == 1
+    first = sandbox.sync_ids[0]
+    assert run.last_stderr_line.startswith(
+        "tap-sequin: error: setting 'stream_maps': " + expected.format(id=first)
+    )
+    # One line: not the SDK's "An unhandled error occurred..." before ours.
+    assert "unhandled error" not in run.stderr
+    assert "Traceback" not in run.stderr
+
+
+def test_a_bad_faker_locale_is_blamed_on_faker_config(sandbox: Sandbox, tmp_path: Path) -> None:
+    config = config_for(
+        sandbox, stream_maps={"syncs": {"name": "fake.name()"}}, faker_config={"locale": "xx_YY"}
+    )
+    run = run_cli(config, tmp_path)
     assert run.status == 1
     assert run.last_stderr_line.startswith(
-        "tap-sequin: error: setting 'stream_maps': an expression failed: ValueError"
+        "tap-sequin: error: setting 'faker_config': locale 'xx_YY' is not a Faker locale"
     )
+    assert sandbox.requests == []
 
 
 def test_valid_map_with_record_config_and_builtins_runs(sandbox: Sandbox, tmp_path: Path) -> None:

@@ -26,9 +26,9 @@ USAGE_NOTES = """\
 output:
   The first line on stdout is the base URL (http://127.0.0.1:PORT), printed once the
   sandbox listens: point the tap at it with base_url and --token's value as api_key.
-  The sandbox serves GET/PATCH/DELETE /v1/syncs/{id} and GET/POST /v1/syncs, like
-  Sequin's v1 API, and runs until SIGTERM or SIGINT (Ctrl-C); then one summary line
-  goes to stderr.
+  The sandbox serves GET/PATCH/DELETE /v1/syncs/{id}, GET/POST /v1/syncs and
+  GET /v1/credentials, like Sequin's v1 API, and runs until SIGTERM or SIGINT
+  (Ctrl-C); then one summary line goes to stderr.
 
 admin routes (no token; never faulted, delayed or logged):
 """
@@ -63,6 +63,12 @@ def _port(text: str) -> int:
     return value
 
 
+def _token(text: str) -> str:
+    if not text.strip() or not text.isprintable() or any(ch.isspace() for ch in text):
+        raise argparse.ArgumentTypeError("must be a non-empty token without spaces")
+    return text
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The command line, flag for flag with `Sandbox` and `Faults`."""
     routes = "\n".join(
@@ -89,7 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=1,
         help="serve the syncs' health as in this run (some syncs change health between runs)",
     )
-    add("--token", default="sandbox-token", help="the API token clients must send")
+    add("--token", type=_token, default="sandbox-token", help="the API token clients must send")
     add("--latency-ms", type=number, default=0.0, help="delay added to every API request")
     add("--rate-429", type=_share, default=0.0, help="share of requests answered 429")
     add("--retry-after", type=count, default=1, help="Retry-After seconds on 429s")
@@ -186,7 +192,10 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as error:
         parser.error(str(error))
     times_before = os.times()
-    sink = open(args.log, "w", encoding="utf-8") if args.log else None  # noqa: SIM115
+    try:
+        sink = open(args.log, "w", encoding="utf-8") if args.log else None  # noqa: SIM115
+    except OSError as error:
+        parser.error(f"argument --log: cannot write {args.log} ({error.strerror or error})")
     try:
         server = asyncio.run(serve(args, faults, sink))
     finally:

@@ -8,11 +8,12 @@ faulted, delayed or recorded in the request log. `ROUTES` lists them; `tap-sequi
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import TYPE_CHECKING, Any
 
 from tap_sequin.sandbox.api import Reply, summary
-from tap_sequin.sandbox.faults import Faults
+from tap_sequin.sandbox.faults import Faults, Rule
 from tap_sequin.sandbox.store import KEEP, UnknownSync, to_json
 from tap_sequin.sandbox.wire import Head
 
@@ -65,18 +66,48 @@ def handle(server: SandboxServer, head: Head, body: bytes) -> Reply:
         if route == ("GET", "faults"):
             return Reply(200, to_json(server.faults.to_dict()))
         if route == ("POST", "faults"):
-            server.set_faults(Faults.from_dict(payload))
+            server.set_faults(_faults(payload))
             return Reply(200, to_json(server.faults.to_dict()))
         if route == ("POST", "token"):
-            token = payload.get("token")
-            server.api.token = None if token is None else str(token)
+            token = payload.get("token") if isinstance(payload, dict) else 0
+            if token is not None and (not isinstance(token, str) or not token.strip()):
+                return summary(400, 'Bad admin request: "token" must be a non-empty string or null')
+            server.api.token = token
             return Reply(200, to_json({"revoked": token is None}))
         if route == ("POST", "latency"):
-            server.latency_ms = float(payload["latency_ms"])
+            latency = payload.get("latency_ms") if isinstance(payload, dict) else None
+            if isinstance(latency, bool) or not isinstance(latency, (int, float)) or latency < 0:
+                return summary(400, 'Bad admin request: "latency_ms" must be a number, 0 or more')
+            server.latency_ms = float(latency)
             return Reply(200, to_json({"latency_ms": server.latency_ms}))
     except (ValueError, TypeError, KeyError, AttributeError) as error:
         return summary(400, f"Bad admin request: {error}")
     return summary(404, "Not found")
+
+
+FAULT_KEYS = frozenset(field.name for field in dataclasses.fields(Faults))
+RULE_KEYS = frozenset(field.name for field in dataclasses.fields(Rule))
+
+
+def _faults(payload: Any) -> Faults:
+    """``Faults`` from a POST body; ``ValueError`` in words of the body, not of Python."""
+    if not isinstance(payload, dict):
+        raise ValueError("the body must be a JSON object")
+    unknown = sorted(set(payload) - FAULT_KEYS)
+    if unknown:
+        raise ValueError(f"unknown key {unknown[0]!r}; known: {', '.join(sorted(FAULT_KEYS))}")
+    rules = payload.get("rules", [])
+    if not isinstance(rules, list) or not all(isinstance(rule, dict) for rule in rules):
+        raise ValueError(
+            '"rules" must be a list of objects such as {"path": "/v1/syncs", "kind": "503"}'
+        )
+    for rule in rules:
+        if set(rule) - RULE_KEYS:
+            raise ValueError(f"a rule takes only {', '.join(sorted(RULE_KEYS))}")
+    try:
+        return Faults.from_dict(payload)
+    except (TypeError, AttributeError):
+        raise ValueError("a value has the wrong type (rates and times are numbers)") from None
 
 
 def _sync_route(server: SandboxServer, method: str, sync_id: str, payload: Any) -> Reply:

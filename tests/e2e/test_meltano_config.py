@@ -52,9 +52,10 @@ def secrets_example_vars() -> set[str]:
 
 JSON_TO_MELTANO_KIND = {
     "string": {"string", "password", "options"},
-    "integer": {"integer"},
-    # string, not decimal: Meltano 4.4.1 crashes on env values of decimal settings,
-    # and `integer` refuses fractions; the tap parses numeric text.
+    # string, not decimal or integer: Meltano 4.4.1 crashes on env values of decimal
+    # settings, and with a traceback on "abc" or "3.0" for integer ones; the tap parses
+    # numeric text and refuses anything else in one line.
+    "integer": {"string"},
     "number": {"string"},
     "boolean": {"boolean"},
     "array": {"array"},

@@ -38,3 +38,74 @@ def test_meltano_run_into_jsonl_writes_one_line_per_sync(
     text = "\n".join(lines) + proc.stdout + proc.stderr
     assert SECRET_MARKER not in text
     assert token not in text
+
+
+TOKEN = f"e2e-token-{uuid.uuid4().hex}"
+
+
+def _run_jsonl(
+    meltano_project: MeltanoProject, tmp_path: Any, sandbox: Sandbox, **variables: str
+) -> Any:
+    out = tmp_path / "jsonl"
+    out.mkdir(exist_ok=True)
+    env = clean_env(
+        TAP_SEQUIN_API_KEY=TOKEN,
+        TAP_SEQUIN_BASE_URL=sandbox.url,
+        TARGET_JSONL_DESTINATION_PATH=str(out),
+        MELTANO_RUN_STATE_ID_SUFFIX=uuid.uuid4().hex[:8],
+        **variables,
+    )
+    return meltano_project.meltano("run", "tap-sequin", "target-jsonl", env=env)
+
+
+@pytest.mark.e2e
+def test_a_misspelt_variable_through_meltano_is_warned(
+    meltano_project: MeltanoProject, tmp_path: Any
+) -> None:
+    # Meltano hands the variable to the tap's process but not into the config it writes.
+    with Sandbox(syncs=3, seed=5, token=TOKEN) as sandbox:
+        proc = _run_jsonl(meltano_project, tmp_path, sandbox, TAP_SEQUIN_SYNC_ID='["x"]')
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    warnings = [line for line in proc.stderr.splitlines() if "is not a setting" in line]
+    # One line, for the misspelt name only: none for the variables Meltano sets itself.
+    assert len(warnings) == 1, warnings
+    assert "TAP_SEQUIN_SYNC_ID is set" in warnings[0]
+    assert "did you mean TAP_SEQUIN_SYNC_IDS (setting 'sync_ids')" in warnings[0]
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize(
+    ("variable", "value", "error"),
+    [
+        ("TAP_SEQUIN_MAX_RETRIES", "3.0", None),
+        ("TAP_SEQUIN_MAX_CONCURRENT_REQUESTS", " 2 ", None),
+        ("TAP_SEQUIN_FLATTENING_MAX_DEPTH", "1", None),
+        ("TAP_SEQUIN_MAX_RETRIES", "abc", "setting 'max_retries': must be a whole number"),
+        (
+            "TAP_SEQUIN_MAX_CONCURRENT_REQUESTS",
+            "2.5",
+            "setting 'max_concurrent_requests': must be a whole number",
+        ),
+        (
+            "TAP_SEQUIN_FLATTENING_MAX_KEY_LENGTH",
+            "long",
+            "setting 'flattening_max_key_length': must be a whole number",
+        ),
+    ],
+)
+def test_whole_numbers_as_text_through_meltano(
+    meltano_project: MeltanoProject, tmp_path: Any, variable: str, value: str, error: str | None
+) -> None:
+    with Sandbox(syncs=2, seed=6, token=TOKEN) as sandbox:
+        proc = _run_jsonl(meltano_project, tmp_path, sandbox, **{variable: value})
+        requests = list(sandbox.requests)
+    # Meltano itself never crashes on the text ("invalid literal for int()").
+    assert "invalid literal" not in proc.stderr
+    assert "Traceback" not in proc.stderr
+    if error is None:
+        assert proc.returncode == 0, proc.stderr[-4000:]
+        assert len((tmp_path / "jsonl" / "syncs.jsonl").read_text().splitlines()) == 2
+    else:
+        assert proc.returncode != 0
+        assert f"tap-sequin: error: {error}" in proc.stderr
+        assert requests == []

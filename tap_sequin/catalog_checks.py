@@ -1,0 +1,52 @@
+"""Checks of a ``--catalog`` against the streams the tap really emits.
+
+The SDK takes a catalog's schema as the schema to announce, whatever the tap emits: a
+catalog that turns ``syncs.id`` into an integer made a run write RECORDs that break
+their own SCHEMA, and exit 0. A catalog stream the tap does not have was ignored
+without a word (a renamed stream then extracted nothing).
+"""
+
+from __future__ import annotations
+
+import difflib
+import typing as t
+
+from tap_sequin.errors import ConfigError
+
+
+def _types(schema: t.Mapping[str, t.Any]) -> frozenset[str]:
+    types = schema.get("type", [])
+    return frozenset([types] if isinstance(types, str) else types)
+
+
+def unknown_catalog_streams(catalog_ids: t.Iterable[str], streams: t.Iterable[str]) -> list[str]:
+    """One warning per catalog stream that is no stream of the tap, with the closest one."""
+    known = sorted(streams)
+    lines = []
+    for stream_id in catalog_ids:
+        if stream_id in known:
+            continue
+        close = difflib.get_close_matches(stream_id, known, n=1)
+        hint = f"did you mean '{close[0]}'?" if close else f"the streams are {', '.join(known)}"
+        lines.append(
+            f"--catalog: stream '{stream_id}' is not a stream of tap-sequin and is ignored; {hint}"
+        )
+    return lines
+
+
+def refuse_changed_types(
+    stream: str, emitted: t.Mapping[str, t.Any], declared: t.Mapping[str, t.Any]
+) -> None:
+    """Raise ``ConfigError`` when the catalog gives a property another type than it has.
+
+    ``emitted`` is the stream's own JSON schema, ``declared`` the catalog's for it.
+    """
+    own = emitted.get("properties", {})
+    for name, schema in declared.get("properties", {}).items():
+        if name in own and isinstance(schema, dict) and _types(schema) != _types(own[name]):
+            raise ConfigError(
+                "catalog",
+                f"--catalog declares {stream}.{name} as {'/'.join(sorted(_types(schema)))}, "
+                f"but tap-sequin emits {'/'.join(sorted(_types(own[name])))}; a catalog may "
+                "select streams and properties, not change their types: rerun --discover",
+            )
