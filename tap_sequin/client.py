@@ -219,8 +219,9 @@ class SequinClient:
         raise RetriesExhausted(
             endpoint.target,
             f"gave up after {attempts} attempt{'s' if attempts != 1 else ''}, last: {last}; "
-            "Sequin or the network is failing: check base_url, or raise "
-            "max_retries/request_timeout",
+            "Sequin or the network is failing: "
+            + ("" if "check base_url" in last else "check base_url, or ")
+            + "raise max_retries/request_timeout",
             last=last,
         )
 
