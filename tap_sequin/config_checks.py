@@ -52,6 +52,14 @@ def refuse_bad_flattening(config: t.Mapping[str, t.Any]) -> None:
         value = config.get(name)
         if isinstance(value, int) and not isinstance(value, bool) and value < least:
             raise ConfigError(name, f"must be {least} or more, got {value}")
+    if config.get("flattening_enabled") is True and config.get("flattening_max_depth") is None:
+        # The SDK would log two bare ERROR lines ("... is required", "Config validation
+        # failed") with no 'tap-sequin: error:' line.
+        raise ConfigError(
+            "flattening_max_depth",
+            "is required when flattening_enabled is true (e.g. 1); the rows are already "
+            "flat, so consider leaving flattening_enabled off",
+        )
 
 
 def environment_warnings(

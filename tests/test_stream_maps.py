@@ -162,3 +162,15 @@ def test_a_new_stream_from_source_and_an_alias_pass_the_checks(
     assert run.status == 0, run.stderr[-2000:]
     streams = {m["stream"] for m in run.of_type("RECORD")}
     assert "sequin_syncs" in streams
+
+
+def test_flattening_without_a_depth_is_one_line_naming_the_setting(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    run = run_cli(config_for(sandbox, flattening_enabled=True), tmp_path)
+    assert run.status == 1
+    assert run.last_stderr_line.startswith(
+        "tap-sequin: error: setting 'flattening_max_depth': is required when flattening_enabled"
+    )
+    assert "Config validation failed" not in run.stderr
+    assert sandbox.requests == []
