@@ -64,6 +64,9 @@ def _replace(value: Any, path: str, found: list[str]) -> Any:
             new_key = key
             if type(key) is str and NUL in key:
                 new_key = key.replace(NUL, REPLACEMENT)
+                # Never onto a key the object already has: both values are kept.
+                while new_key in value or (copy is not None and new_key in copy):
+                    new_key += REPLACEMENT
                 found.append(_join(path, new_key))
             new_item = _replace(item, _join(path, new_key), found)
             if copy is None and (new_key is not key or new_item is not item):

@@ -962,3 +962,9 @@ def test_a_problem_met_twice_in_one_sync_counts_that_sync_once(shaper: SyncShape
     shape(shaper, sync(id="s2", metadata={"k\u0000": "v\u0000"}))
     counts = [n for (field, _), n in shaper.problem_counts.items() if field.startswith("metadata")]
     assert counts == [2]
+
+
+def test_a_key_cleaned_of_nul_never_overwrites_another_key(shaper: SyncShaper) -> None:
+    row = shape(shaper, sync(metadata={"a\u0000": 1, "a\ufffd": 2}))
+    assert sorted(row["metadata"].values()) == [1, 2]
+    assert all("\u0000" not in key for key in row["metadata"])
