@@ -103,26 +103,25 @@ def _register(connection: HTTPConnection) -> None:
         raise ConnectionAbortedError(f"attempt ended ({ended})")
 
 
-class _WatchedHTTPConnection(HTTPConnection):
+class _Watched:
+    """Registers the connection with this thread's attempt before it connects or sends."""
+
     def connect(self) -> None:
-        _register(self)
-        super().connect()
-        _register(self)
+        _register(t.cast(HTTPConnection, self))
+        super().connect()  # type: ignore[misc]
+        _register(t.cast(HTTPConnection, self))
 
     def request(self, *args: t.Any, **kwargs: t.Any) -> None:
-        _register(self)
-        super().request(*args, **kwargs)
+        _register(t.cast(HTTPConnection, self))
+        super().request(*args, **kwargs)  # type: ignore[misc]
 
 
-class _WatchedHTTPSConnection(HTTPSConnection):
-    def connect(self) -> None:
-        _register(self)
-        super().connect()
-        _register(self)
+class _WatchedHTTPConnection(_Watched, HTTPConnection):
+    pass
 
-    def request(self, *args: t.Any, **kwargs: t.Any) -> None:
-        _register(self)
-        super().request(*args, **kwargs)
+
+class _WatchedHTTPSConnection(_Watched, HTTPSConnection):
+    pass
 
 
 class _HTTPPool(HTTPConnectionPool):
