@@ -104,16 +104,40 @@ def _register(connection: HTTPConnection) -> None:
 
 
 class _Watched:
-    """Registers the connection with this thread's attempt before it connects or sends."""
+    """Registers the connection with this thread's attempt before it connects or sends.
+
+    It also keeps RFC 9112 (section 9.6): a client that sent ``Connection: close`` sends no
+    further request on that connection. urllib3 looks at the server's answer only, and
+    would put such a connection back into its pool for the next request; this one then
+    reads as not connected, so the pool opens a new one.
+    """
+
+    _closing = False  # "Connection: close" was sent on this connection
 
     def connect(self) -> None:
         _register(t.cast(HTTPConnection, self))
         super().connect()  # type: ignore[misc]
+        self._closing = False
         _register(t.cast(HTTPConnection, self))
 
     def request(self, *args: t.Any, **kwargs: t.Any) -> None:
         _register(t.cast(HTTPConnection, self))
         super().request(*args, **kwargs)  # type: ignore[misc]
+        # urllib3's signature: request(method, url, body=None, headers=None, ...)
+        headers = kwargs["headers"] if "headers" in kwargs else (args[3:4] or [None])[0]
+        self._closing = _asks_to_close(headers or {})
+
+    @property
+    def is_connected(self) -> bool:
+        return not self._closing and bool(super().is_connected)  # type: ignore[misc]
+
+
+def _asks_to_close(headers: t.Mapping[str, str]) -> bool:
+    return any(
+        name.lower() == "connection"
+        and "close" in (option.strip().lower() for option in str(value).split(","))
+        for name, value in headers.items()
+    )
 
 
 class _WatchedHTTPConnection(_Watched, HTTPConnection):

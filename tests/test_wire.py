@@ -105,6 +105,13 @@ def test_an_extra_response_arriving_late_is_refused_by_the_id_it_carries(
     repeats = len(_sync_requests(server)) - len(ids)
     assert 0 < repeats <= 2 * refused
     assert "intruder" not in {r["id"] for r in run.records}
+    # From then on each request asks for its connection to be closed: nothing more is sent
+    # on a connection after such a request.
+    closing = [r for r in _sync_requests(server) if r.headers.get("connection") == "close"]
+    assert closing
+    for request in closing:
+        later = [r for r in server.requests if r.start > request.start]
+        assert all(r.connection != request.connection for r in later)
 
 
 def test_stray_bytes_after_a_body_fail_no_request() -> None:
@@ -134,6 +141,24 @@ def test_connection_keep_alive_close_is_read_as_close() -> None:
     assert run.ids == ids
     _each_path_once(server, ids)
     assert len({r.connection for r in _sync_requests(server)}) == len(ids)
+
+
+def test_a_cookie_the_api_sets_is_not_sent_back() -> None:
+    # The token is the tap's only credential: a session cookie from the API (or a load
+    # balancer in front of it) is not echoed on later requests.
+    def answer(request: Request) -> Answer:
+        headers = [("Set-Cookie", "session=abc123; Path=/")]
+        return json_response(200, _sync(request), headers=headers), True
+
+    ids = IDS[:4]
+    with RawServer(_syncs_only(answer)) as server:
+        run = run_in_process(_config(server, ids, max_concurrent_requests=1))
+
+    assert run.ids == ids
+    _each_path_once(server, ids)
+    sent = _sync_requests(server)
+    assert all("cookie" not in r.headers for r in sent)
+    assert all(r.headers["authorization"] == f"Bearer {TOKEN}" for r in sent)
 
 
 def test_a_gzip_encoded_answer_is_decoded() -> None:
