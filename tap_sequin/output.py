@@ -7,7 +7,9 @@ of about 1.4 KB), 5.4 us against 60.6 us per message, which is 0.55 s of CPU per
 syncs. Both write a NaN or infinite float (Python's ``json`` accepts them from the API,
 inside a sync's ``metadata``) as ``null``. A message ``msgspec`` cannot encode (a string
 holding a lone surrogate) is encoded by the SDK's own serializer instead, which escapes it.
-Either way the line is UTF-8 JSON; ``time_extracted`` is RFC 3339 in UTC (``...Z``).
+Either way the line is UTF-8 JSON with no character a reader could take for a line end
+(U+0085, U+2028 and U+2029 are escaped, as the SDK's ASCII output did); ``time_extracted``
+is RFC 3339 in UTC (``...Z``).
 
 The SDK writes and flushes stdout once per message: a ``write`` system call per RECORD
 (and with ``PYTHONUNBUFFERED`` set, as in many containers, Python adds no buffer of its
@@ -33,12 +35,25 @@ _BLOCK = 64 * 1024
 
 _encoder = msgspec.json.Encoder(decimal_format="number")
 
+# Characters msgspec writes raw that Python's str.splitlines() takes for line ends (it
+# escapes the ASCII ones): a reader splitting so would see half a message. In JSON they
+# can only stand inside strings, where their escape means the same.
+_LINE_BREAKS = (
+    ("\x85".encode(), b"\\u0085"),
+    ("\u2028".encode(), b"\\u2028"),
+    ("\u2029".encode(), b"\\u2029"),
+)
+
 
 def encode_message(message: Message) -> bytes:
     """One Singer message as a JSON line (UTF-8, ending in a newline)."""
     fields = message.to_dict()
     try:
-        return _encoder.encode(fields) + b"\n"
+        line = _encoder.encode(fields)
+        for raw, escaped in _LINE_BREAKS:
+            if raw in line:
+                line = line.replace(raw, escaped)
+        return line + b"\n"
     except (msgspec.EncodeError, TypeError, ValueError, OverflowError):
         # A lone surrogate (json.loads accepts "\\ud800" from the API), or a type msgspec does not
         # know: the SDK's serializer escapes the former and writes the latter as str().

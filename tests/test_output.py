@@ -1,0 +1,70 @@
+"""What reaches stdout: every character and number of a sync, in valid JSON lines.
+
+The tap encodes messages with msgspec and falls back to the SDK's serializer for what
+msgspec refuses (a lone surrogate, which Python's ``json`` accepts from the API).
+"""
+
+from __future__ import annotations
+
+import json
+import typing as t
+from pathlib import Path
+
+from tap_sequin.sandbox import generate_syncs
+
+from .conftest import TOKEN, run_cli, run_in_process
+from .rawhttp import Answer, RawServer, Request, json_response
+
+BASE = generate_syncs(2, 5)
+ODD = {
+    **BASE[0],
+    # Every character str.splitlines() takes for a line end, and more.
+    "name": 'Zürich \u2028\u2029\x85\x0b\x0c\x1c\x1d\x1e\r 日本 \U0001f600 "q" back\\slash',
+    "metadata": {
+        "big": 2**70,
+        "negative": -(2**65),
+        "float": 0.1,
+        "tiny": 5e-324,
+        "nested": [{"deep": ["é", None, True, 1.5e300]}],
+    },
+}
+SURROGATE = {**BASE[1], "name": "half a pair: \ud800!"}
+
+
+def _listing(syncs: list[dict[str, t.Any]]) -> t.Callable[[Request], Answer]:
+    def serve(request: Request) -> Answer:
+        if request.path.endswith("/v1/syncs"):
+            return json_response(200, {"data": syncs}), True
+        return json_response(404, {"summary": "Not found"}), True
+
+    return serve
+
+
+def _config(server: RawServer) -> dict[str, t.Any]:
+    return {"api_key": TOKEN, "base_url": server.url, "max_retries": 0}
+
+
+def test_every_character_and_number_of_a_sync_reaches_stdout_exactly(tmp_path: Path) -> None:
+    with RawServer(_listing([ODD, SURROGATE])) as server:
+        run = run_cli(_config(server), tmp_path)
+
+    assert run.status == 0, run.stderr[-2000:]
+    # Each line is whole JSON, even to a reader that splits on every Unicode line end.
+    lines = run.stdout.splitlines()
+    assert all(isinstance(json.loads(line), dict) for line in lines)
+    by_id = {r["id"]: r for r in run.records}
+    assert by_id[ODD["id"]]["name"] == ODD["name"]
+    assert by_id[ODD["id"]]["metadata"] == ODD["metadata"]
+    assert by_id[SURROGATE["id"]]["name"] == SURROGATE["name"]
+    record = next(m for m in run.of_type("RECORD"))
+    assert record["time_extracted"].endswith(("Z", "+00:00"))
+
+
+def test_a_text_only_stdout_gets_the_same_lines() -> None:
+    # Tools that swap sys.stdout for a text stream (no .buffer) still get every record.
+    with RawServer(_listing([ODD, SURROGATE])) as server:
+        run = run_in_process(_config(server))
+
+    by_id = {r["id"]: r for r in run.records}
+    assert by_id[ODD["id"]]["metadata"] == ODD["metadata"]
+    assert by_id[SURROGATE["id"]]["name"] == SURROGATE["name"]
