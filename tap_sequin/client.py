@@ -35,7 +35,7 @@ from tap_sequin.session import Watchdog, describe, discard, new_session
 from tap_sequin.settings import Settings
 from tap_sequin.throttle import Stopped, Throttle, throttle_for
 
-__all__ = ["NOT_FOUND", "Listing", "NotFound", "SequinClient"]
+__all__ = ["NOT_FOUND", "Listing", "NotFound", "SequinClient", "Sync"]
 
 
 class Listing(list[t.Any]):
@@ -46,6 +46,12 @@ class Listing(list[t.Any]):
     here (10,000-sync listing, ``syncs`` only, median of 5): 2.62 s of user CPU with the
     search, 2.42 s without.
     """
+
+    nul_free = False
+
+
+class Sync(dict[str, t.Any]):
+    """One sync object as Sequin sent it; ``nul_free`` as for a ``Listing``."""
 
     nul_free = False
 
@@ -90,7 +96,6 @@ class SequinClient:
         self._template = self._new_template()
         self._watchdog = Watchdog(stop)
         self._reuse_connections = True
-        self._local = threading.local()
         self._metrics = metrics.get_metrics_logger()
         self._calls = 0
         self._quiet = threading.Condition()
@@ -109,13 +114,13 @@ class SequinClient:
 
     # -- the calls the streams make ---------------------------------------------
 
-    def get_sync(self, sync_id: str) -> dict[str, t.Any] | NotFound:
+    def get_sync(self, sync_id: str) -> Sync | NotFound:
         """The sync object for ``sync_id`` (unwrapped from ``{"data": {...}}`` if so sent),
         or a ``NotFound`` if Sequin answers 404."""
         endpoint = self._endpoint(
             f"sync {sync_id}", f"/v1/syncs/{quote(sync_id, safe='')}", "/v1/syncs/{id}", "syncs"
         )._replace(expect_id=sync_id, max_body=_MAX_OBJECT)
-        body = self._get_json(endpoint)
+        body, nul_free = self._get_json(endpoint)
         if isinstance(body, NotFound):
             return body
         body = _unwrapped(body)
@@ -126,26 +131,28 @@ class SequinClient:
                 "check base_url points at Sequin's API",
                 status=200,
             )
-        return body
+        sync = Sync(body)
+        sync.nul_free = nul_free
+        return sync
 
     def list_syncs(self) -> Listing:
         """Every sync, from ``GET /v1/syncs`` (one request; the API does not paginate)."""
         endpoint = self._endpoint("listing", "/v1/syncs", "/v1/syncs", "syncs")
-        return self._listing(endpoint, self._get_json(endpoint))
+        return self._listing(endpoint, *self._get_json(endpoint))
 
     def list_credentials(self) -> Listing | NotFound:
         """Every credential, from ``GET /v1/credentials``; a ``NotFound`` on any 404."""
         endpoint = self._endpoint(
             "credentials listing", "/v1/credentials", "/v1/credentials", "credentials"
         )
-        body = self._get_json(endpoint)
-        return body if isinstance(body, NotFound) else self._listing(endpoint, body)
+        body, nul_free = self._get_json(endpoint)
+        return body if isinstance(body, NotFound) else self._listing(endpoint, body, nul_free)
 
     def _endpoint(self, what: str, path: str, template: str, stream: str) -> Endpoint:
         url = self._settings.base_url + path
         return Endpoint(what, url, self._base_path + path, template, stream)
 
-    def _listing(self, endpoint: Endpoint, body: t.Any) -> Listing:
+    def _listing(self, endpoint: Endpoint, body: t.Any, nul_free: bool) -> Listing:
         if isinstance(body, NotFound):
             raise SequinAPIError(
                 endpoint.target,
@@ -161,12 +168,13 @@ class SequinClient:
                 status=200,
             )
         listing = Listing(data)
-        listing.nul_free = getattr(self._local, "nul_free", False)
+        listing.nul_free = nul_free
         return listing
 
     # -- one GET, with retries --------------------------------------------------
 
-    def _get_json(self, endpoint: Endpoint) -> t.Any:
+    def _get_json(self, endpoint: Endpoint) -> tuple[t.Any, bool]:
+        """The judged answer, and whether its JSON held no ``\\u0000`` (see ``Listing``)."""
         with self._quiet:
             self._calls += 1
         try:
@@ -176,7 +184,7 @@ class SequinClient:
                 self._calls -= 1
                 self._quiet.notify_all()
 
-    def _get_json_with_retries(self, endpoint: Endpoint) -> t.Any:
+    def _get_json_with_retries(self, endpoint: Endpoint) -> tuple[t.Any, bool]:
         attempts = self._settings.max_retries + 1
         last = "no answer"
         for attempt in range(attempts):
@@ -185,9 +193,7 @@ class SequinClient:
                 response, body, connection = self._attempt(endpoint)
                 answer = judge(endpoint, response, body, self._settings.api_key)
                 self._check_identity(endpoint, answer, connection)
-                # Read by _listing, on this same thread.
-                self._local.nul_free = b"\\u0000" not in body
-                return answer
+                return answer, b"\\u0000" not in body
             except Retry as retry:
                 last = retry.problem
                 backoff = self._backoff(attempt)

@@ -21,7 +21,7 @@ class FieldReader:
     def __init__(self, problems: ProblemLog) -> None:
         self.problems = problems
         # True while shaping objects from an answer whose JSON held no \u0000 escape
-        # (``client.Listing.nul_free``): then no string can hold a NUL.
+        # (``client.Listing.nul_free``, ``client.Sync.nul_free``): then no string can hold a NUL.
         self.nul_free = False
 
     def string(self, value: Any, field: str, object_id: str) -> str | None:

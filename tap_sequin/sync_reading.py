@@ -151,6 +151,7 @@ class SyncReading:
                     ", the other syncs are extracted" if len(settings.sync_ids) > 1 else "",
                 )
                 continue
+            shaper.expect_no_nul(getattr(raw, "nul_free", False))
             try:
                 row = shaper.shape(raw)
             except MalformedSync as exc:

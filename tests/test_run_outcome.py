@@ -133,6 +133,23 @@ def test_nul_nested_anywhere_is_replaced_warned_once_and_every_sync_loads(
     assert len(warned) - len(first) == 2
 
 
+def test_nul_is_replaced_in_a_sync_read_by_id_between_clean_ones(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    # Read by id, each answer is judged on its own: a clean answer before or after does
+    # not let a NUL through.
+    clean, dirty, other = sandbox.sync_ids[:3]
+    sandbox.update_sync(dirty, metadata={"deep": [{"k\x00": "v\x00"}]})
+
+    run = run_cli(config_for(sandbox, sync_ids=[clean, dirty, other, dirty]), tmp_path)
+
+    assert run.status == 0, run.stderr
+    assert run.ids == [clean, dirty, other]
+    assert "\\u0000" not in run.stdout
+    row = next(r for r in run.records if r["id"] == dirty)
+    assert row["metadata"] == {"deep": [{"k\ufffd": "v\ufffd"}]}
+
+
 def test_sync_ids_none_of_which_can_be_read_fail_naming_base_url_and_sync_ids(
     tmp_path: Path,
 ) -> None:
