@@ -115,7 +115,7 @@ def judge(endpoint: Endpoint, response: requests.Response, body: bytes, token: s
         try:
             return json.loads(body, parse_constant=_no_constants)
         except ValueError:
-            content_type = response.headers.get("content-type") or "missing"
+            content_type = masked(response.headers.get("content-type") or "missing", token)
             raise Retry(
                 f"HTTP {status} with a body that is not JSON "
                 f"(content-type {content_type}, {len(body)} bytes)"
@@ -155,7 +155,13 @@ def summary(body: bytes, token: str) -> str | None:
         return None
     if not isinstance(said, str) or not said.strip():
         return None
-    return " ".join(said.split())[:200].replace(token, "***")
+    # Masked before it is shortened: a cut through the token would leave most of it.
+    return " ".join(masked(said, token).split())[:200]
+
+
+def masked(text: str, token: str) -> str:
+    """``text`` with every occurrence of ``token`` replaced by ``***``."""
+    return text.replace(token, "***") if token else text
 
 
 def quoted(said: str | None) -> str:

@@ -381,3 +381,33 @@ def test_each_request_logs_the_sdks_duration_metric(
     assert [p["tags"]["status"] for p in durations] == ["failed"] + 3 * ["succeeded"]
     assert all(p["type"] == "timer" and p["value"] >= 0 for p in durations)
     assert TOKEN not in caplog.text
+
+
+@pytest.mark.parametrize("status", [400, 401, 404, 503])
+def test_a_summary_echoing_the_token_never_shows_any_of_it(
+    status: int, harness: Harness, requests_mock: rm.Mocker
+) -> None:
+    # The token straddles the 200th character, where the summary is shortened.
+    summary = "x" * 180 + f" your token {TOKEN} is not valid for this path"
+    requests_mock.get(_sync_url(), status_code=status, json={"summary": summary})
+
+    try:
+        found = harness.client.get_sync("abc")
+        text = str(found.summary) if isinstance(found, NotFound) else repr(found)
+    except (SequinAPIError, RetriesExhausted) as exc:
+        text = str(exc)
+
+    assert "your token ***" in text or status == 503
+    assert not any(TOKEN[i : i + 6] in text for i in range(len(TOKEN) - 5))
+
+
+def test_a_content_type_echoing_the_token_is_masked(
+    harness: Harness, requests_mock: rm.Mocker
+) -> None:
+    requests_mock.get(_sync_url(), text="not json", headers={"Content-Type": f"text/{TOKEN}"})
+
+    with pytest.raises(RetriesExhausted) as caught:
+        harness.client.get_sync("abc")
+
+    assert "text/***" in str(caught.value)
+    assert TOKEN not in str(caught.value)
