@@ -45,9 +45,10 @@ class CredentialShaper:
         self.problems = ProblemLog(logger, "credential")
         self._read = FieldReader(self.problems)
 
-    def expect_no_nul(self, nul_free: bool) -> None:
-        """Whether the objects shaped next come from an answer that held no NUL at all."""
-        self._read.nul_free = nul_free
+    def expect_clean_text(self, clean_text_only: bool) -> None:
+        """Whether the objects shaped next come from an answer that cannot hold NUL or a
+        lone surrogate (``nul.clean_text``)."""
+        self._read.clean_text_only = clean_text_only
 
     def shape(self, raw: Any) -> dict[str, Any]:
         """Return the row for one credential; raise ``MalformedCredential`` if unkeyable."""

@@ -62,7 +62,7 @@ class CredentialsStream(SequinStream):
                 "Check base_url, or deselect the stream"
             )
             return
-        shaper.expect_no_nul(getattr(listing, "nul_free", False))
+        shaper.expect_clean_text(getattr(listing, "clean_text_only", False))
         self._stream_version = int(time.time() * 1000)
         incomplete = None
         seen: set[str] = set()

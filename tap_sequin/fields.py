@@ -20,9 +20,9 @@ class FieldReader:
 
     def __init__(self, problems: ProblemLog) -> None:
         self.problems = problems
-        # True while shaping objects from an answer whose JSON held no \u0000 escape
-        # (``client.Listing.nul_free``, ``client.Sync.nul_free``): then no string can hold a NUL.
-        self.nul_free = False
+        # True while shaping objects from an answer whose JSON cannot hold NUL or a lone
+        # surrogate (``client.Listing.clean_text_only``, ``client.Sync.clean_text_only``).
+        self.clean_text_only = False
 
     def string(self, value: Any, field: str, object_id: str) -> str | None:
         """A string, or null."""
@@ -86,13 +86,17 @@ class FieldReader:
         return [item for item in value if isinstance(item, str)]
 
     def without_nul(self, row: dict[str, Any], object_id: str) -> dict[str, Any]:
-        """``row`` with every NUL replaced by U+FFFD (see ``tap_sequin.nul``), each warned."""
-        if self.nul_free:
+        """``row`` with every NUL and lone surrogate replaced by U+FFFD (``tap_sequin.nul``),
+        each warned."""
+        if self.clean_text_only:
             return row
         found: list[str] = []
         clean: dict[str, Any] = replace_nul(row, "", found)
         for field in found:
             self.problems.problem(
-                field, "a string holding U+0000 (NUL)", object_id, outcome="replaced by U+FFFD"
+                field,
+                "a string holding U+0000 (NUL) or a lone surrogate (which PostgreSQL cannot store)",
+                object_id,
+                outcome="replaced by U+FFFD",
             )
         return clean

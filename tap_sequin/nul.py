@@ -1,24 +1,45 @@
-"""Keeping U+0000 (NUL) out of every string the tap emits.
+"""Keeping U+0000 (NUL) and lone surrogates out of every string the tap emits.
 
 PostgreSQL cannot store NUL in ``text`` or ``jsonb``, and target-postgres'
 ``sanitize_null_text_characters`` cleans top-level strings only: one NUL nested in a sync's
 ``metadata`` (a value at any depth, or a key) failed the whole load, clean syncs included,
-on every run until the data changed. So the shapers replace NUL by U+FFFD (the Unicode
-replacement character) everywhere in a row, keys included, and say where.
+on every run until the data changed. A lone UTF-16 surrogate (``"\\ud800"``, which
+Python's ``json`` accepts) has no UTF-8 at all, and failed the load the same way (jsonb:
+"Unicode low surrogate must follow a high surrogate"; text: ``UnicodeEncodeError``). So the
+shapers replace both by U+FFFD (the Unicode replacement character) everywhere in a row,
+keys included, and say where.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 NUL = "\x00"
 REPLACEMENT = "\ufffd"
+# A string can hold a surrogate code point only unpaired: json.loads joins escaped pairs.
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+_ESCAPED = re.compile(rb"\\u(?:0000|[dD][89a-fA-F])")
+
+
+def clean_text(body: bytes) -> bool:
+    """True when no string decoded from the JSON ``body`` can hold NUL or a lone surrogate.
+
+    In UTF-8 JSON a NUL can only be the escape ``\\u0000`` (a raw one is not valid), and a
+    surrogate only an escape ``\\uD800``-``\\uDFFF`` or its raw three bytes (``\\xed\\xa0``
+    to ``\\xed\\xbf``: json.loads decodes bytes with ``surrogatepass``). A body with a zero
+    byte may be UTF-16 or UTF-32, which json.loads reads too, so it is never called clean.
+    False answers may be wrong (an escaped backslash before ``u0000``, Hangul after
+    ``\\xed``); they only cost the walk through every string.
+    """
+    return b"\x00" not in body and b"\xed" not in body and _ESCAPED.search(body) is None
 
 
 def replace_nul(value: Any, path: str, found: list[str]) -> Any:
-    """Return ``value`` with NUL replaced in every string, key and value, at any depth.
+    """Return ``value`` with NUL and lone surrogates replaced in every string, key and value,
+    at any depth.
 
-    ``value`` is never modified: an object or array holding a NUL is copied, anything else is
+    ``value`` is never modified: an object or array holding one is copied, anything else is
     returned as it is. The dotted path of each replaced string (``metadata.tags[2]``; a key
     is named by its own path) is appended to ``found``.
     """
@@ -36,14 +57,14 @@ def has_nul(value: Any) -> bool:
         item = pop()
         kind = type(item)
         if kind is str:
-            if NUL in item:
+            if _unstorable(item):
                 return True
         elif kind is dict:
             try:
-                if NUL in "".join(item):
+                if _unstorable("".join(item)):
                     return True
             except TypeError:  # a key that is not a string (never from JSON)
-                if any(type(key) is str and NUL in key for key in item):
+                if any(type(key) is str and _unstorable(key) for key in item):
                     return True
             extend(item.values())
         elif kind is list:
@@ -54,16 +75,16 @@ def has_nul(value: Any) -> bool:
 def _replace(value: Any, path: str, found: list[str]) -> Any:
     kind = type(value)
     if kind is str:
-        if NUL in value:
+        if _unstorable(value):
             found.append(path)
-            return value.replace(NUL, REPLACEMENT)
+            return _UNSTORABLE.sub(REPLACEMENT, value)
         return value
     if kind is dict:
         copy: dict[Any, Any] | None = None
         for key, item in value.items():
             new_key = key
-            if type(key) is str and NUL in key:
-                new_key = key.replace(NUL, REPLACEMENT)
+            if type(key) is str and _unstorable(key):
+                new_key = _UNSTORABLE.sub(REPLACEMENT, key)
                 # Never onto a key the object already has: both values are kept.
                 while new_key in value or (copy is not None and new_key in copy):
                     new_key += REPLACEMENT
@@ -84,6 +105,11 @@ def _replace(value: Any, path: str, found: list[str]) -> Any:
             return items
         return value
     return value
+
+
+def _unstorable(text: str) -> bool:
+    # An ASCII string (the usual case, known to CPython without a scan) holds no surrogate.
+    return NUL in text or (not text.isascii() and _UNSTORABLE.search(text) is not None)
 
 
 def _join(path: str, key: str) -> str:

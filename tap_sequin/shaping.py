@@ -79,9 +79,10 @@ class SyncShaper:
         self.problems = ProblemLog(logger, "sync")
         self._read = FieldReader(self.problems)
 
-    def expect_no_nul(self, nul_free: bool) -> None:
-        """Whether the objects shaped next come from an answer that held no NUL at all."""
-        self._read.nul_free = nul_free
+    def expect_clean_text(self, clean_text_only: bool) -> None:
+        """Whether the objects shaped next come from an answer that cannot hold NUL or a
+        lone surrogate (``nul.clean_text``)."""
+        self._read.clean_text_only = clean_text_only
 
     @property
     def problem_counts(self) -> Any:

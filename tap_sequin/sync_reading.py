@@ -151,7 +151,7 @@ class SyncReading:
                     ", the other syncs are extracted" if len(settings.sync_ids) > 1 else "",
                 )
                 continue
-            shaper.expect_no_nul(getattr(raw, "nul_free", False))
+            shaper.expect_clean_text(getattr(raw, "clean_text_only", False))
             try:
                 row = shaper.shape(raw)
             except MalformedSync as exc:
@@ -205,7 +205,7 @@ class SyncReading:
         # The listing runs on a worker too, so a signal is noticed while it downloads.
         fetcher = self._fetcher(lambda _: client.list_syncs(), 1, stop)
         listing = next(iter(fetcher.run([0])))[1]
-        shaper.expect_no_nul(getattr(listing, "nul_free", False))
+        shaper.expect_clean_text(getattr(listing, "clean_text_only", False))
         complete = True
         seen: set[str] = set()
         for position, raw in enumerate(listing):

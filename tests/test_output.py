@@ -1,7 +1,7 @@
 """What reaches stdout: every character and number of a sync, in valid JSON lines.
 
-The tap encodes messages with msgspec and falls back to the SDK's serializer for what
-msgspec refuses (a lone surrogate, which Python's ``json`` accepts from the API).
+The tap encodes messages with msgspec. A lone surrogate, which Python's ``json`` accepts
+from the API but no UTF-8 can carry (nor PostgreSQL store), is replaced by U+FFFD first.
 """
 
 from __future__ import annotations
@@ -10,10 +10,12 @@ import json
 import typing as t
 from pathlib import Path
 
+import pytest
+
 from tap_sequin.sandbox import generate_syncs
 
 from .conftest import TOKEN, run_cli, run_in_process
-from .rawhttp import Answer, RawServer, Request, json_response
+from .rawhttp import Answer, RawServer, Request, json_response, response
 
 BASE = generate_syncs(2, 5)
 ODD = {
@@ -32,9 +34,13 @@ SURROGATE = {**BASE[1], "name": "half a pair: \ud800!"}
 
 
 def _listing(syncs: list[dict[str, t.Any]]) -> t.Callable[[Request], Answer]:
+    return _body(json.dumps({"data": syncs}).encode())
+
+
+def _body(body: bytes) -> t.Callable[[Request], Answer]:
     def serve(request: Request) -> Answer:
         if request.path.endswith("/v1/syncs"):
-            return json_response(200, {"data": syncs}), True
+            return response(200, body), True
         return json_response(404, {"summary": "Not found"}), True
 
     return serve
@@ -55,7 +61,8 @@ def test_every_character_and_number_of_a_sync_reaches_stdout_exactly(tmp_path: P
     by_id = {r["id"]: r for r in run.records}
     assert by_id[ODD["id"]]["name"] == ODD["name"]
     assert by_id[ODD["id"]]["metadata"] == ODD["metadata"]
-    assert by_id[SURROGATE["id"]]["name"] == SURROGATE["name"]
+    assert by_id[SURROGATE["id"]]["name"] == "half a pair: \ufffd!"
+    assert "lone surrogate" in run.stderr
     record = next(m for m in run.of_type("RECORD"))
     assert record["time_extracted"].endswith(("Z", "+00:00"))
 
@@ -67,4 +74,27 @@ def test_a_text_only_stdout_gets_the_same_lines() -> None:
 
     by_id = {r["id"]: r for r in run.records}
     assert by_id[ODD["id"]]["metadata"] == ODD["metadata"]
-    assert by_id[SURROGATE["id"]]["name"] == SURROGATE["name"]
+    assert by_id[SURROGATE["id"]]["name"] == "half a pair: \ufffd!"
+
+
+@pytest.mark.parametrize(
+    ("encoded", "served"),
+    [
+        # UTF-16 JSON (json.loads reads it) holds no "\\u0000" escape, only the character.
+        (lambda text: text.encode("utf-16"), "a\x00b"),
+        (lambda text: text.encode("utf-32"), "a\x00b"),
+        # The three raw bytes of a surrogate: json.loads decodes bytes with surrogatepass.
+        (lambda text: text.encode("utf-8", "surrogatepass"), "a\ud800b"),
+    ],
+    ids=["utf-16 NUL", "utf-32 NUL", "raw surrogate bytes"],
+)
+def test_unstorable_characters_are_replaced_however_the_body_carries_them(
+    encoded: t.Callable[[str], bytes], served: str, tmp_path: Path
+) -> None:
+    text = json.dumps({"data": [{**BASE[0], "name": served}]}, ensure_ascii=False)
+    with RawServer(_body(encoded(text))) as server:
+        run = run_cli(_config(server), tmp_path)
+
+    assert run.status == 0, run.stderr[-2000:]
+    assert [r["name"] for r in run.records] == ["a\ufffdb"]
+    assert f"sync {BASE[0]['id']}" in run.stderr or BASE[0]["id"] in run.stderr

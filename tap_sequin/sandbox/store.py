@@ -24,8 +24,15 @@ class UnknownSync(KeyError):
 
 
 def to_json(value: Any) -> bytes:
-    """Serialise like the real API: compact JSON, UTF-8, key order kept."""
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
+    """Serialise like the real API: compact JSON, UTF-8, key order kept.
+
+    A string holding a lone surrogate (no UTF-8 exists for it) goes out as JSON's escape,
+    ``\\ud800``, as any JSON encoder sends it.
+    """
+    try:
+        return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
+    except UnicodeEncodeError:
+        return json.dumps(value, separators=(",", ":")).encode()
 
 
 class SyncStore:

@@ -16,18 +16,27 @@ import pytest
 pytestmark = pytest.mark.e2e
 
 
-def test_nested_nul_is_replaced_and_every_sync_loads(make_pipeline: Any) -> None:
+def test_nested_nul_and_lone_surrogates_are_replaced_and_every_sync_loads(
+    make_pipeline: Any,
+) -> None:
     pipeline = make_pipeline(syncs=8, seed=2)
-    dirty = pipeline.sandbox.sync_ids[3]
+    dirty, half = pipeline.sandbox.sync_ids[3:5]
     pipeline.sandbox.update_sync(dirty, metadata={"team": {"le\x00ad": "a\x00b"}})
+    # Served as the JSON escape "\ud800", which Python's json accepts; no UTF-8 exists for it.
+    pipeline.sandbox.update_sync(half, name="half \ud800 pair", metadata={"k\udc00": ["\ud83d"]})
 
     proc = pipeline.run_ok()
 
     assert pipeline.query("SELECT count(*) FROM syncs") == [(8,)]
     (metadata,) = pipeline.query("SELECT metadata FROM syncs WHERE id = %s", (dirty,))[0]
     assert metadata == {"team": {"le\ufffdad": "a\ufffdb"}}
+    assert pipeline.query("SELECT name, metadata FROM syncs WHERE id = %s", (half,)) == [
+        ("half \ufffd pair", {"k\ufffd": ["\ufffd"]})
+    ]
     assert dirty in proc.stderr
+    assert half in proc.stderr
     assert "U+0000" in proc.stderr
+    assert "lone surrogate" in proc.stderr
 
 
 def test_a_filtering_stream_map_marks_no_live_sync_deleted(make_pipeline: Any) -> None:
