@@ -8,9 +8,10 @@ for credential kinds this tap has never seen.
 The rule: inside a sync's ``credential`` -- at any depth, through ``properties``, ``metadata``,
 ``oauth_app`` and any nested object or list -- a key whose name, lower-cased and stripped of
 everything but letters and digits, contains one of ``SECRET_WORDS`` (also so stripped) has its
-value replaced by ``REDACTED``. So ``refresh_token``, ``clientSecret``, ``Private-Key`` and
-``X-Api-Key`` are all caught. So is a name that ends in one of ``SECRET_SUFFIXES`` (``key``,
-or ``keys``: ``client_key``, ``access_key``, ``encryption_key``, ``ssh_key``), and a name that is
+value replaced by ``REDACTED``. So ``refresh_token``, ``clientSecret``, ``Private-Key``,
+``X-Api-Key``, ``jwt``, ``database_url`` and ``totp_seed`` are all caught. So is a name that
+ends in one of ``SECRET_SUFFIXES`` (``key`` or ``keys``: ``client_key``, ``access_key``,
+``ssh_key``; ``dsn``: ``sentry_dsn``; ``pem``: ``cert_pem``), and a name that is
 exactly one of ``SECRET_KEY_NAMES`` (``pass``, ``pin``, ``auth`` as in ``"Basic ..."``,
 ``credentials``): those are too short or too common to match inside other names (``oauth_app``,
 and a health object's ``credential`` part, are no secrets). The key stays, so analysts can
@@ -23,6 +24,9 @@ if it contains a secret word). Over-redaction is the accepted cost elsewhere: a 
 ``is_session_based`` is hidden too, and so is a ``monkey``. Identifiers are not secrets and
 stay: ``oauth_app_id``, ``key_id``, ``installation_id``, ``hub_id``, ``account_login`` (a
 key's id names the key; it does not open anything by itself).
+
+Whatever its key, a string holding a URL with a password (``postgres://user:pw@host/db``,
+``https://user:pw@host``) is redacted too.
 
 The same rule is applied to health objects (a sync's ``health``, a credential's ``health``):
 a secret-named key in them is redacted too, in every column and stream that carries one.
@@ -56,10 +60,18 @@ SECRET_WORDS: tuple[str, ...] = (
     "cookie",
     "session",
     "bearer",
+    "jwt",
+    "connection_string",
+    "connstr",
+    "database_url",
+    "db_url",
+    "key_material",
+    "seed",
+    "creds",
 )
 
-# Matched at the end of the folded name, a plural ``s`` removed.
-SECRET_SUFFIXES: tuple[str, ...] = ("key",)
+# Matched at the end of the folded name, a plural ``s`` removed: ``sentry_dsn``, ``cert_pem``.
+SECRET_SUFFIXES: tuple[str, ...] = ("key", "dsn", "pem")
 
 # Keys meant to be published (Stripe's ``stripe_publishable_key``, any ``public_key``).
 PUBLIC_SUFFIXES: tuple[str, ...] = ("publickey", "publishablekey")
@@ -67,6 +79,9 @@ PUBLIC_SUFFIXES: tuple[str, ...] = ("publickey", "publishablekey")
 SECRET_KEY_NAMES: tuple[str, ...] = ("pass", "pin", "auth", "credentials")
 
 MAX_DEPTH = 32
+
+# A URL carrying a password (``postgres://user:pw@host/db``), under whatever key.
+_URL_WITH_PASSWORD = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^/\s@:]*:[^/\s@]*@")
 
 _NOT_ALPHANUMERIC = re.compile(r"[\W_]+")
 _SECRET_PATTERN = re.compile(
@@ -114,11 +129,18 @@ def redact(value: Any, depth: int = 0) -> Any:
                 copy[key] = REDACTED
             elif isinstance(item, (dict, list)):
                 copy[key] = redact(item, depth + 1)
+            elif isinstance(item, str) and _URL_WITH_PASSWORD.search(item):
+                copy[key] = REDACTED
             else:
                 copy[key] = item
         return copy
     if isinstance(value, list):
         return [
-            redact(item, depth + 1) if isinstance(item, (dict, list)) else item for item in value
+            redact(item, depth + 1)
+            if isinstance(item, (dict, list))
+            else REDACTED
+            if isinstance(item, str) and _URL_WITH_PASSWORD.search(item)
+            else item
+            for item in value
         ]
     return value

@@ -137,3 +137,31 @@ def test_secrets_inside_health_are_redacted_in_every_stream(tmp_path: Path) -> N
     assert history["health"] == row["health"]
     (credential,) = [r for r in run.records_of("credentials") if r["id"] == credentials[0]["id"]]
     assert credential["health"] == {"status": "ok", "notes": [], "access_key": REDACTED}
+
+
+def test_urls_with_a_password_and_newly_known_names_are_redacted_through_the_cli(
+    tmp_path: Path,
+) -> None:
+    # Found by a review: secrets under these names, or inside a URL, reached the warehouse.
+    leaks = {
+        "jwt": "LEAK-jwt-1a",
+        "sentry_dsn": "https://LEAK-dsn-2b@o1.ingest.example/1",
+        "database_url": "postgres://app:LEAK-pw-3c@db.example/prod",
+        "endpoint": "mysql://app:LEAK-pw-4d@db.example/prod",
+        "totp_seed": "LEAK-seed-5e",
+        "cert_pem": "-----BEGIN PRIVATE KEY----- LEAK-pem-6f",
+        "mirrors": ["https://u:LEAK-pw-7a@mirror.example", "https://plain.example"],
+    }
+    with make_sandbox(syncs=2) as sb:
+        sync_id = sb.sync_ids[0]
+        sync = sb.sync(sync_id)
+        sync["credential"]["properties"].update(leaks)
+        sb.add_sync({**sync, "id": "with-leaks"})
+        run = run_cli(config_for(sb), tmp_path, env=DEBUG)
+
+    assert run.status == 0, run.stderr
+    assert "LEAK" not in run.stdout + run.stderr
+    (row,) = [r for r in run.records if r["id"] == "with-leaks"]
+    properties = row["credential"]["properties"]
+    assert properties["mirrors"] == [REDACTED, "https://plain.example"]
+    assert all(properties[key] == REDACTED for key in leaks if key != "mirrors")

@@ -724,6 +724,14 @@ def test_names_ending_in_key_and_passcodes_are_secret(name: str) -> None:
     assert is_secret_key(name)
 
 
+@pytest.mark.parametrize(
+    "name",
+    ["jwt", "sentry_dsn", "DSN", "cert_pem", "pem", "totp_seed", "creds", "dbUrl", "connStr"],
+)
+def test_names_reviewers_found_missing_are_secret(name: str) -> None:
+    assert is_secret_key(name)
+
+
 @pytest.mark.parametrize("name", ["keyword_count", "passenger", "pinned", "spin", "oauth_scope"])
 def test_short_secret_names_do_not_match_inside_other_names(name: str) -> None:
     assert not is_secret_key(name)
