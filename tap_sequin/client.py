@@ -193,7 +193,9 @@ class SequinClient:
             self.throttle.wait_turn(self._stop)
             try:
                 response, body, connection = self._attempt(endpoint)
-                answer = judge(endpoint, response, body, self._settings.api_key)
+                answer = judge(
+                    endpoint, response, body, self._settings.api_key, self._logger.warning
+                )
                 self._check_identity(endpoint, answer, connection)
                 return answer, clean_text(body)
             except Retry as retry:

@@ -14,6 +14,22 @@ from tap_sequin.problems import ProblemLog, quote
 from tap_sequin.schema import INT64_MAX, INT64_MIN
 from tap_sequin.timestamps import to_utc_rfc3339
 
+# target-postgres (Python's json) failed to read a record whose object was nested ~950
+# levels deep, and then the whole load; real objects are nowhere near this.
+MAX_NESTING = 256
+
+
+def _deeper_than(value: Any, limit: int) -> bool:
+    """Whether objects and arrays in ``value`` nest more than ``limit`` levels."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > limit:
+            return True
+        children = item.values() if type(item) is dict else item
+        stack.extend((child, depth + 1) for child in children if type(child) in (dict, list))
+    return False
+
 
 class FieldReader:
     """Typed readers that report problems to ``problems``; one per shaper, one per run."""
@@ -47,8 +63,18 @@ class FieldReader:
         return value
 
     def object(self, value: Any, field: str, object_id: str) -> dict[str, Any] | None:
-        """An object, or null."""
-        if value is None or isinstance(value, dict):
+        """An object nested at most ``MAX_NESTING`` levels deep, or null."""
+        if value is None:
+            return value
+        if isinstance(value, dict):
+            if _deeper_than(value, MAX_NESTING):
+                self.problems.problem(
+                    field,
+                    f"nested deeper than {MAX_NESTING} levels",
+                    object_id,
+                    outcome="writing null (Python targets cannot read JSON near 1,000 levels)",
+                )
+                return None
             return value
         self.problems.wrong_type(field, object_id, value, "an object")
         return None

@@ -107,19 +107,45 @@ def retry_after_seconds(value: str | None) -> float | None:
     return max(seconds, 0.0)
 
 
-def judge(endpoint: Endpoint, response: requests.Response, body: bytes, token: str) -> t.Any:
+def judge(
+    endpoint: Endpoint,
+    response: requests.Response,
+    body: bytes,
+    token: str,
+    warn: t.Callable[[str], None] | None = None,
+) -> t.Any:
     """The JSON of a good answer, or a ``NotFound``; raise ``Retry``, ``AuthError`` or
-    ``SequinAPIError``. ``token`` is masked should a summary echo it."""
+    ``SequinAPIError``. ``token`` is masked should a summary echo it; ``warn`` is told of
+    what was changed to make the answer loadable."""
     status = response.status_code
     if 200 <= status < 300:
         try:
             return json.loads(body, parse_constant=_no_constants)
+        except RecursionError:
+            raise SequinAPIError(
+                endpoint.target,
+                f"HTTP {status} but the JSON is nested too deeply to read (about 1,000 levels "
+                "or more); no loader can take it: check the data in Sequin",
+                status=status,
+            ) from None
         except ValueError:
+            pass
+        try:
+            # Python refuses integers of more than 4,300 digits (sys.get_int_max_str_digits),
+            # and so does every Python target reading this tap's output: as text they load.
+            answer = json.loads(body, parse_constant=_no_constants, parse_int=_int_or_text)
+        except (ValueError, RecursionError):
             content_type = masked(response.headers.get("content-type") or "missing", token)
             raise Retry(
                 f"HTTP {status} with a body that is not JSON "
                 f"(content-type {content_type}, {len(body)} bytes)"
             ) from None
+        if warn is not None:
+            warn(
+                f"{endpoint.target}: an integer of more than 4,300 digits, which Python "
+                "(this tap's JSON reader and the targets') refuses, is written as a string"
+            )
+        return answer
     said = summary(body, token)
     if status in {401, 403}:
         raise AuthError(
@@ -167,6 +193,13 @@ def masked(text: str, token: str) -> str:
 def quoted(said: str | None) -> str:
     """`` "the summary"`` to append to a message, or nothing."""
     return f' "{said}"' if said else ""
+
+
+def _int_or_text(digits: str) -> int | str:
+    try:
+        return int(digits)
+    except ValueError:
+        return digits
 
 
 def _no_constants(name: str) -> None:

@@ -98,3 +98,48 @@ def test_unstorable_characters_are_replaced_however_the_body_carries_them(
     assert run.status == 0, run.stderr[-2000:]
     assert [r["name"] for r in run.records] == ["a\ufffdb"]
     assert f"sync {BASE[0]['id']}" in run.stderr or BASE[0]["id"] in run.stderr
+
+
+def _with_nested_metadata(depth: int, others: list[dict[str, t.Any]]) -> bytes:
+    """A listing whose first sync's metadata nests ``depth`` objects (written as text:
+    Python's own json cannot write it)."""
+    text = json.dumps({"data": [{**BASE[0], "metadata": "HERE"}, *others]})
+    return text.replace('"HERE"', '{"d":' * depth + '"bottom"' + "}" * depth).encode()
+
+
+def test_metadata_nested_too_deep_for_a_target_is_null_and_the_rest_loads(
+    tmp_path: Path,
+) -> None:
+    # ~950 levels passed the tap but failed target-postgres, and with it the whole load.
+    with RawServer(_body(_with_nested_metadata(960, [BASE[1]]))) as server:
+        run = run_cli(_config(server), tmp_path)
+
+    assert run.status == 0, run.stderr[-2000:]
+    by_id = {r["id"]: r for r in run.records}
+    assert by_id[BASE[0]["id"]]["metadata"] is None
+    assert by_id[BASE[1]["id"]]["metadata"] == BASE[1]["metadata"]
+    assert "nested deeper than 256 levels" in run.stderr
+
+
+def test_json_nested_beyond_any_reader_is_one_clear_error(tmp_path: Path) -> None:
+    with RawServer(_body(_with_nested_metadata(1500, []))) as server:
+        run = run_cli(_config(server), tmp_path)
+
+    assert run.status == 1
+    assert run.last_stderr_line.startswith("tap-sequin: error: listing (GET /v1/syncs)")
+    assert "nested too deeply" in run.last_stderr_line
+    assert "unexpected" not in run.stderr
+
+
+def test_an_integer_beyond_pythons_digit_limit_loads_as_text(tmp_path: Path) -> None:
+    digits = "9" * 5000
+    text = json.dumps({"data": [{**BASE[0], "metadata": {"n": 0}}, BASE[1]]})
+    body = text.replace('"n": 0', f'"n": {digits}').encode()
+    with RawServer(_body(body)) as server:
+        run = run_cli(_config(server), tmp_path)
+
+    assert run.status == 0, run.stderr[-2000:]
+    by_id = {r["id"]: r for r in run.records}
+    assert by_id[BASE[0]["id"]]["metadata"] == {"n": digits}
+    assert by_id[BASE[1]["id"]]["metadata"] == BASE[1]["metadata"]
+    assert "more than 4,300 digits" in run.stderr
