@@ -55,6 +55,12 @@ def _from_other_form(text: str) -> str | None:
     if len(text) > _MAX_LENGTH or not (head.isascii() and head.isdigit()):
         return None
 
+    # RFC 3339 (section 5.6) allows "t" and "z" in lower case; pendulum does not.
+    if text[10:11] == "t":
+        text = f"{text[:10]}T{text[11:]}"
+    if text.endswith("z"):
+        text = f"{text[:-1]}Z"
+
     import pendulum  # deferred: costly to import, rarely needed
 
     try:
