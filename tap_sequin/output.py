@@ -97,12 +97,32 @@ class BufferedSingerWriter(GenericSingerWriter[bytes, Message]):
                 if binary is None:  # a text-only stream put in place of stdout
                     sys.stdout.write(block.decode("utf-8", "surrogatepass"))
                     sys.stdout.flush()
-                else:
+                    return
+                binary.flush()
+                try:
+                    fd = binary.fileno()
+                except (AttributeError, OSError, ValueError):  # no descriptor (io.BytesIO)
                     binary.write(block)
                     binary.flush()
+                else:
+                    _write_all(fd, block)
         except BrokenPipeError:
             raise  # the reader is gone: the tap says so (OutputClosed)
         except OSError as exc:  # ENOSPC (> /dev/full), EIO, EFBIG...
             # stdout now points at /dev/null, so no later flush (at exit) fails again.
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             raise OutputFailed(exc.strerror or str(exc)) from None
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    """Write every byte of ``data`` to ``fd``, however many calls it takes.
+
+    A signal that arrives while a write to a full pipe blocks (a slow target) ends that
+    write early with part of the data written, and Python's buffered stdout then dropped
+    the rest (measured: Python 3.11.7, SIGTERM to a tap whose target read 4 KiB every
+    50 ms; a torn RECORD with the final STATE stuck to it, in 4 runs of 4). ``os.write``
+    says how much it wrote, so the rest follows.
+    """
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]

@@ -78,6 +78,39 @@ def test_listing_interrupted_activates_nothing(tmp_path: Path) -> None:
     assert types[-1] == "STATE"
 
 
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_a_stop_while_a_slow_target_reads_leaves_whole_lines(
+    signum: signal.Signals, tmp_path: Path
+) -> None:
+    # The target reads 4 KiB every 50 ms, so the tap's writes block on a full pipe when
+    # the signal comes (a review found a torn RECORD with the final STATE stuck to it).
+    with make_sandbox(syncs=3000) as sb:
+        (tmp_path / "config.json").write_text(json.dumps(config_for(sb)))
+        command = [sys.executable, "-m", "tap_sequin", "--config", str(tmp_path / "config.json")]
+        with (
+            (tmp_path / "stderr").open("wb") as stderr,
+            subprocess.Popen(command, stdout=subprocess.PIPE, stderr=stderr) as tap,
+        ):
+            assert tap.stdout is not None
+            read: list[bytes] = []
+            started = time.monotonic()
+            while time.monotonic() - started < 2.5:
+                read.append(tap.stdout.read1(4096))
+                time.sleep(0.05)
+            tap.send_signal(signum)
+            while chunk := tap.stdout.read1(4096):
+                read.append(chunk)
+                time.sleep(0.05)
+            tap.wait(timeout=60)
+
+    assert tap.returncode == 128 + signum
+    lines = b"".join(read).decode().split("\n")
+    assert lines[-1] == ""  # ends with a whole line
+    messages = [json.loads(line) for line in lines[:-1]]  # raises on a torn line
+    assert messages[-1]["type"] == "STATE"
+    assert sum(m["type"] == "RECORD" for m in messages) > 0
+
+
 def test_target_that_stops_reading_makes_a_clear_nonzero_exit(tmp_path: Path) -> None:
     with make_sandbox(syncs=300) as sb:
         config = config_for(sb, sync_ids=sb.sync_ids)
