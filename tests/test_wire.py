@@ -86,7 +86,7 @@ def test_an_extra_response_arriving_late_is_refused_by_the_id_it_carries(
 
     def answer(request: Request) -> Answer:
         def pieces() -> t.Iterator[bytes]:
-            yield json_response(200, _sync(request))
+            yield json_response(200, _sync(request), headers=[("Set-Cookie", "lb=1; Path=/")])
             time.sleep(0.05)
             yield json_response(200, intruder)
 
@@ -109,6 +109,8 @@ def test_an_extra_response_arriving_late_is_refused_by_the_id_it_carries(
     # on a connection after such a request.
     closing = [r for r in _sync_requests(server) if r.headers.get("connection") == "close"]
     assert closing
+    # Nor does the request rebuilt for that send back a cookie the server set.
+    assert all("cookie" not in r.headers for r in server.requests)
     for request in closing:
         later = [r for r in server.requests if r.start > request.start]
         assert all(r.connection != request.connection for r in later)
