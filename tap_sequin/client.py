@@ -33,7 +33,7 @@ from urllib3.connection import HTTPConnection
 from tap_sequin.errors import ConfigError, RetriesExhausted, SequinAPIError
 from tap_sequin.judging import NOT_FOUND, Endpoint, NotFound, Retry, judge, quoted
 from tap_sequin.nul import clean_text
-from tap_sequin.session import Watchdog, describe, discard, new_session
+from tap_sequin.session import Watchdog, describe, discard, new_session, reused
 from tap_sequin.settings import Settings
 from tap_sequin.throttle import Stopped, Throttle, throttle_for
 
@@ -199,6 +199,8 @@ class SequinClient:
                 answer = judge(
                     endpoint, response, body, self._settings.api_key, self._logger.warning
                 )
+                if isinstance(answer, NotFound) and endpoint.expect_id and reused(connection):
+                    answer = self._confirm_not_found(endpoint, connection)
                 self._check_identity(endpoint, answer, connection)
                 return answer, clean_text(body)
             except Retry as retry:
@@ -237,6 +239,26 @@ class SequinClient:
             last=last,
         )
 
+    def _confirm_not_found(self, endpoint: Endpoint, connection: HTTPConnection | None) -> t.Any:
+        """Ask again, on a connection of its own, before a 404 drops a sync from the run.
+
+        A 404 carries no sync id to check: one arriving on a reused connection may be a
+        stray answer to an earlier request (a misbehaving server or proxy sends one
+        too many), and believing it would skip a sync that exists, with exit 0.
+        """
+        if connection is not None:
+            discard(connection)
+        self.throttle.wait_turn(self._stop)
+        with new_session(1) as session:
+            session.proxies, session.verify, session.cert = (
+                self._session.proxies,
+                self._session.verify,
+                self._session.cert,
+            )
+            session.trust_env = False
+            response, body, _ = self._attempt(endpoint, session)
+        return judge(endpoint, response, body, self._settings.api_key, self._logger.warning)
+
     def _check_identity(
         self, endpoint: Endpoint, answer: t.Any, connection: HTTPConnection | None
     ) -> None:
@@ -270,7 +292,7 @@ class SequinClient:
         raise Retry(f"HTTP 200 but the answer is about another sync ({shown}); connection dropped")
 
     def _attempt(
-        self, endpoint: Endpoint
+        self, endpoint: Endpoint, session: requests.Session | None = None
     ) -> tuple[requests.Response, bytes, HTTPConnection | None]:
         """One attempt, redirects included, within ``request_timeout`` as a whole; the
         answer, its body and the connection it came on."""
@@ -278,7 +300,7 @@ class SequinClient:
         failure = None
         with self._watchdog.attempt(timeout) as attempt:
             try:
-                answer = self._exchange(endpoint)
+                answer = self._exchange(endpoint, session or self._session)
             except requests.RequestException as exc:
                 failure = describe(exc, self._host, timeout)
             attempt.finish()
@@ -294,12 +316,14 @@ class SequinClient:
             raise Retry(failure.problem)
         raise SequinAPIError(endpoint.target, failure.problem)
 
-    def _exchange(self, endpoint: Endpoint) -> tuple[requests.Response, bytes]:
+    def _exchange(
+        self, endpoint: Endpoint, session: requests.Session
+    ) -> tuple[requests.Response, bytes]:
         url = endpoint.url
         timeout = self._settings.request_timeout
         for _ in range(_MAX_REDIRECTS + 1):
             started = time.monotonic()
-            response = self._session.send(
+            response = session.send(
                 self._prepared(url), timeout=(timeout, timeout), allow_redirects=False, stream=True
             )
             try:

@@ -113,16 +113,19 @@ class _Watched:
     """
 
     _closing = False  # "Connection: close" was sent on this connection
+    requests_sent = 0  # on this connection, since it connected
 
     def connect(self) -> None:
         _register(t.cast(HTTPConnection, self))
         super().connect()  # type: ignore[misc]
         self._closing = False
+        self.requests_sent = 0
         _register(t.cast(HTTPConnection, self))
 
     def request(self, *args: t.Any, **kwargs: t.Any) -> None:
         _register(t.cast(HTTPConnection, self))
         super().request(*args, **kwargs)  # type: ignore[misc]
+        self.requests_sent += 1
         # urllib3's signature: request(method, url, body=None, headers=None, ...)
         headers = kwargs["headers"] if "headers" in kwargs else (args[3:4] or [None])[0]
         self._closing = _asks_to_close(headers or {})
@@ -130,6 +133,12 @@ class _Watched:
     @property
     def is_connected(self) -> bool:
         return not self._closing and bool(super().is_connected)  # type: ignore[misc]
+
+
+def reused(connection: HTTPConnection | None) -> bool:
+    """Whether the last answer on ``connection`` came after an earlier one on it (so a
+    stray extra answer could have been taken for it)."""
+    return getattr(connection, "requests_sent", 0) > 1
 
 
 def _asks_to_close(headers: t.Mapping[str, str]) -> bool:

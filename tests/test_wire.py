@@ -116,6 +116,52 @@ def test_an_extra_response_arriving_late_is_refused_by_the_id_it_carries(
         assert all(r.connection != request.connection for r in later)
 
 
+@pytest.mark.parametrize("workers", [1, 4])
+def test_an_extra_404_arriving_late_drops_no_sync(workers: int, tmp_path: Path) -> None:
+    # A 404 names no sync to check it by: one taken from a reused connection is asked again
+    # on a connection of its own before the sync is skipped (a review lost a sync so, exit 0).
+    ids = IDS[:6]
+    sent = {"extra": False}
+
+    def answer(request: Request) -> Answer:
+        def pieces() -> t.Iterator[bytes]:
+            yield json_response(200, _sync(request))
+            if not sent["extra"]:
+                sent["extra"] = True
+                time.sleep(0.05)
+                yield json_response(404, {"summary": "Sync not found"})
+
+        return pieces(), True
+
+    with RawServer(_syncs_only(answer)) as server:
+        run = run_cli(_config(server, ids, max_concurrent_requests=workers), tmp_path)
+
+    assert run.status == 0, run.stderr[-2000:]
+    assert run.ids == ids
+    assert "HTTP 404" not in run.stderr
+
+
+def test_a_real_404_on_a_reused_connection_still_skips_the_sync(tmp_path: Path) -> None:
+    ids = IDS[:4]
+    gone = ids[2]
+
+    def answer(request: Request) -> Answer:
+        if request.path.endswith(gone):
+            return json_response(404, {"summary": f"Sync {gone} not found"}), True
+        return json_response(200, _sync(request)), True
+
+    with RawServer(_syncs_only(answer)) as server:
+        run = run_cli(_config(server, ids, max_concurrent_requests=1), tmp_path)
+
+    assert run.status == 0, run.stderr[-2000:]
+    assert run.ids == [i for i in ids if i != gone]
+    assert f"sync {gone}: HTTP 404" in run.stderr
+    # Asked twice: once on the shared connection, once on one of its own.
+    asked = [r for r in _sync_requests(server) if r.path.endswith(gone)]
+    assert len(asked) == 2
+    assert asked[0].connection != asked[1].connection
+
+
 def test_stray_bytes_after_a_body_fail_no_request() -> None:
     def answer(request: Request) -> Answer:
         return json_response(200, _sync(request)) + b"\r\n", True
