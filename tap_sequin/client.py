@@ -323,9 +323,23 @@ class SequinClient:
         timeout = self._settings.request_timeout
         for _ in range(_MAX_REDIRECTS + 1):
             started = time.monotonic()
-            response = session.send(
-                self._prepared(url), timeout=(timeout, timeout), allow_redirects=False, stream=True
-            )
+            try:
+                response = session.send(
+                    self._prepared(url),
+                    timeout=(timeout, timeout),
+                    allow_redirects=False,
+                    stream=True,
+                )
+            except requests.RequestException:
+                raise
+            except ValueError as exc:
+                # requests looks ahead at a redirect it was told not to follow, and a
+                # Location it cannot parse (a port out of range) fails it there.
+                raise SequinAPIError(
+                    endpoint.target,
+                    f"redirect to a URL that is not valid ({exc}); the token is not sent "
+                    "there: check base_url",
+                ) from None
             try:
                 body = self._read_body(endpoint, response)
             finally:
@@ -334,8 +348,17 @@ class SequinClient:
             location = self._session.get_redirect_target(response)
             if location is None:
                 return response, body
-            url = urljoin(url, location)
-            if _origin(url) != self._origin:
+            try:
+                url = urljoin(url, location)
+                origin = _origin(url)
+            except ValueError:  # a port out of range, a broken IPv6 literal
+                raise SequinAPIError(
+                    endpoint.target,
+                    f"HTTP {response.status_code} redirect to a URL that is not valid; "
+                    "the token is not sent there: check base_url",
+                    status=response.status_code,
+                ) from None
+            if origin != self._origin:
                 parts = urlsplit(url)
                 # The token goes to the configured base URL and nowhere else.
                 raise SequinAPIError(

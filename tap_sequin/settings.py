@@ -151,7 +151,8 @@ def parse_sync_ids(value: object) -> tuple[str, ...]:
             raise ConfigError(
                 "sync_ids", f"item {position} must be a non-empty sync id string, got {item!r:.60}"
             )
-        if "/" in item or "?" in item or "#" in item:
+        # "." and ".." would be read as path steps: GET /v1/syncs/. is the listing.
+        if "/" in item or "?" in item or "#" in item or item.strip() in {".", ".."}:
             raise ConfigError("sync_ids", f"item {position} {item!r:.60} is not a sync id")
         seen.setdefault(item.strip(), None)
     return tuple(seen)
@@ -184,10 +185,13 @@ def parse_settings(config: t.Mapping[str, t.Any]) -> Settings:
         raise ConfigError("api_key", "must be a string (the Sequin API token)")
     if any(ch.isspace() for ch in api_key.strip()) or not api_key.isprintable():
         raise ConfigError("api_key", "contains spaces or control characters; paste the token alone")
+    if not api_key.isascii():
+        # An HTTP header carries no such character (requests fails encoding it).
+        raise ConfigError("api_key", "contains non-ASCII characters; paste the token alone")
 
     user_agent = config.get("user_agent") or DEFAULT_USER_AGENT
-    if not isinstance(user_agent, str) or not user_agent.isprintable():
-        raise ConfigError("user_agent", "must be a printable string")
+    if not isinstance(user_agent, str) or not user_agent.isprintable() or not user_agent.isascii():
+        raise ConfigError("user_agent", "must be a printable ASCII string")
 
     rps = _at_most("max_requests_per_second", _positive(config, "max_requests_per_second", None))
     max_retries = int(t.cast(float, _number(config, "max_retries", 5, integer=True)))

@@ -75,7 +75,10 @@ class Throttle:
 
 
 _shared: dict[int, Throttle] = {}
-_shared_lock = threading.Lock()
+# Reentrant: a garbage collection inside the locked block (weakref.finalize allocates) may
+# run an earlier Settings' finalizer, _forget, on this same thread; a plain Lock deadlocked
+# there (seen once in a test run: the process hung in _forget under throttle_for).
+_shared_lock = threading.RLock()
 
 
 def throttle_for(settings: Settings) -> Throttle:

@@ -411,3 +411,17 @@ def test_a_content_type_echoing_the_token_is_masked(
 
     assert "text/***" in str(caught.value)
     assert TOKEN not in str(caught.value)
+
+
+@pytest.mark.parametrize("location", ["http://sequin.example:99999/v1/syncs/abc", "http://[::1/x"])
+def test_a_redirect_to_a_url_that_is_not_valid_is_one_clear_error(
+    location: str, harness: Harness, requests_mock: rm.Mocker
+) -> None:
+    requests_mock.get(_sync_url(), status_code=302, headers={"Location": location})
+
+    with pytest.raises(SequinAPIError) as caught:
+        harness.client.get_sync("abc")
+
+    assert "redirect to a URL that is not valid" in str(caught.value)
+    assert "base_url" in str(caught.value)
+    assert requests_mock.call_count == 1

@@ -93,7 +93,12 @@ def test_duplicate_ids_are_kept_once_in_first_order() -> None:
     [
         ({"max_concurrent_requests": 0}, "max_concurrent_requests"),
         ({"sync_ids": ["ok", ""]}, "sync_ids"),
+        # Path steps, not ids: GET /v1/syncs/. would be the listing, /v1/syncs/.. the root.
+        ({"sync_ids": ["ok", "."]}, "sync_ids"),
+        ({"sync_ids": [".."]}, "sync_ids"),
         ({"sync_id": ["typo"]}, "sync_id"),
+        ({"api_key": "tok-€-1"}, "api_key"),  # no HTTP header can carry it
+        ({"user_agent": "agent ü"}, "user_agent"),
         ({"api_key": ""}, "api_key"),
         ({"flattening_enabled": True, "flattening_max_depth": -3}, "flattening_max_depth"),
         ({"flattening_max_key_length": 0}, "flattening_max_key_length"),
