@@ -40,6 +40,9 @@ _HISTORY_COLUMNS = (
 )
 _NOTED = operator.itemgetter("id", *_HISTORY_COLUMNS)
 
+# A broken listing can hold thousands of unusable items: name a few, count the rest.
+_SKIPS_SHOWN = 10
+
 
 class SyncReading:
     """Reads the run's syncs once; yields ``syncs`` rows and keeps the health history rows.
@@ -207,6 +210,7 @@ class SyncReading:
         listing = next(iter(fetcher.run([0])))[1]
         shaper.expect_clean_text(getattr(listing, "clean_text_only", False))
         complete = True
+        skipped = 0
         seen: set[str] = set()
         for position, raw in enumerate(listing):
             self._check_interrupted()
@@ -214,11 +218,13 @@ class SyncReading:
                 row = shaper.shape(raw)
             except MalformedSync as exc:
                 complete = False
-                self._logger.warning(
-                    "listing item %d: %s; skipped, and no sync is marked deleted this run",
-                    position,
-                    exc,
-                )
+                skipped += 1
+                if skipped <= _SKIPS_SHOWN:
+                    self._logger.warning(
+                        "listing item %d: %s; skipped, and no sync is marked deleted this run",
+                        position,
+                        exc,
+                    )
                 continue
             if row["id"] in seen:
                 self._logger.warning("sync %s: listed twice; extracted once", row["id"])
@@ -226,4 +232,10 @@ class SyncReading:
             seen.add(row["id"])
             self.extracted += 1
             yield row
+        if skipped > _SKIPS_SHOWN:
+            self._logger.warning(
+                "%d listing items in all were skipped (the first %d are named above)",
+                skipped,
+                _SKIPS_SHOWN,
+            )
         self.complete = complete

@@ -143,3 +143,17 @@ def test_an_integer_beyond_pythons_digit_limit_loads_as_text(tmp_path: Path) -> 
     assert by_id[BASE[0]["id"]]["metadata"] == {"n": digits}
     assert by_id[BASE[1]["id"]]["metadata"] == BASE[1]["metadata"]
     assert "more than 4,300 digits" in run.stderr
+
+
+def test_thousands_of_unusable_listing_items_are_counted_not_each_warned(
+    tmp_path: Path,
+) -> None:
+    broken = [{"name": f"no id {n}"} for n in range(2000)]
+    with RawServer(_listing([BASE[0], *broken, BASE[1]])) as server:
+        run = run_cli(_config(server), tmp_path)
+
+    assert run.status == 0, run.stderr[-2000:]
+    assert [r["id"] for r in run.records] == [BASE[0]["id"], BASE[1]["id"]]
+    named = [line for line in run.stderr.splitlines() if "listing item " in line]
+    assert len(named) == 10
+    assert "2000 listing items in all were skipped" in run.stderr
