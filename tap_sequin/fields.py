@@ -21,14 +21,18 @@ MAX_NESTING = 256
 
 def _deeper_than(value: Any, limit: int) -> bool:
     """Whether objects and arrays in ``value`` nest more than ``limit`` levels."""
-    stack = [(value, 1)]
-    while stack:
-        item, depth = stack.pop()
-        if depth > limit:
-            return True
-        children = item.values() if type(item) is dict else item
-        stack.extend((child, depth + 1) for child in children if type(child) in (dict, list))
-    return False
+    # Level by level: a flat object (the usual metadata) is one pass over its values.
+    level = [value]
+    for _ in range(limit):
+        below = []
+        for item in level:
+            for child in item.values() if type(item) is dict else item:
+                if type(child) is dict or type(child) is list:
+                    below.append(child)
+        if not below:
+            return False
+        level = below
+    return True
 
 
 class FieldReader:

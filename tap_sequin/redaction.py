@@ -129,7 +129,7 @@ def redact(value: Any, depth: int = 0) -> Any:
                 copy[key] = REDACTED
             elif isinstance(item, (dict, list)):
                 copy[key] = redact(item, depth + 1)
-            elif isinstance(item, str) and _URL_WITH_PASSWORD.search(item):
+            elif isinstance(item, str) and "://" in item and _URL_WITH_PASSWORD.search(item):
                 copy[key] = REDACTED
             else:
                 copy[key] = item
@@ -139,7 +139,7 @@ def redact(value: Any, depth: int = 0) -> Any:
             redact(item, depth + 1)
             if isinstance(item, (dict, list))
             else REDACTED
-            if isinstance(item, str) and _URL_WITH_PASSWORD.search(item)
+            if isinstance(item, str) and "://" in item and _URL_WITH_PASSWORD.search(item)
             else item
             for item in value
         ]
