@@ -66,12 +66,15 @@ class FieldReader:
             return None
         return value
 
-    def object(self, value: Any, field: str, object_id: str) -> dict[str, Any] | None:
-        """An object nested at most ``MAX_NESTING`` levels deep, or null."""
+    def object(
+        self, value: Any, field: str, object_id: str, *, check_nesting: bool = False
+    ) -> dict[str, Any] | None:
+        """An object, or null; with ``check_nesting``, one nested at most ``MAX_NESTING``
+        levels deep (objects that went through ``redaction.redact`` are capped already)."""
         if value is None:
             return value
         if isinstance(value, dict):
-            if _deeper_than(value, MAX_NESTING):
+            if check_nesting and _deeper_than(value, MAX_NESTING):
                 self.problems.problem(
                     field,
                     f"nested deeper than {MAX_NESTING} levels",

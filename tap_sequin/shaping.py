@@ -128,7 +128,8 @@ class SyncShaper:
             ),
             "created_at": timestamp(get("created_at"), "created_at", sync_id),
             "updated_at": timestamp(get("updated_at"), "updated_at", sync_id),
-            "metadata": read.object(get("metadata"), "metadata", sync_id),
+            # The user's own data: the one object no redaction pass has capped.
+            "metadata": read.object(get("metadata"), "metadata", sync_id, check_nesting=True),
             "health_status": health[0],
             "health_sync_id": health[1],
             "health_credential_status": health[2],
