@@ -177,7 +177,7 @@ def summary(body: bytes, token: str) -> str | None:
     """Sequin's ``{"summary": ...}``, on one line and shortened; never the raw body."""
     try:
         said = json.loads(body).get("summary")
-    except (ValueError, AttributeError):
+    except (ValueError, AttributeError, RecursionError):
         return None
     if not isinstance(said, str) or not said.strip():
         return None

@@ -22,6 +22,7 @@ write holds whole lines only.
 from __future__ import annotations
 
 import os
+import select
 import sys
 
 import msgspec
@@ -125,4 +126,8 @@ def _write_all(fd: int, data: bytes) -> None:
     """
     view = memoryview(data)
     while view:
-        view = view[os.write(fd, view) :]
+        try:
+            view = view[os.write(fd, view) :]
+        except BlockingIOError:
+            # A non-blocking stdout (set so by the parent): wait until it takes more.
+            select.select([], [fd], [])

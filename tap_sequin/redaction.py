@@ -25,8 +25,9 @@ if it contains a secret word). Over-redaction is the accepted cost elsewhere: a 
 stay: ``oauth_app_id``, ``key_id``, ``installation_id``, ``hub_id``, ``account_login`` (a
 key's id names the key; it does not open anything by itself).
 
-Whatever its key, a string holding a URL with a password (``postgres://user:pw@host/db``,
-``https://user:pw@host``) is redacted too.
+Whatever its key, a string holding a URL with credentials (``postgres://user:pw@host/db``,
+``https://token@github.com``) or a ``password=``/``pwd=`` setting (connection strings) is
+redacted too.
 
 The same rule is applied to health objects (a sync's ``health``, a credential's ``health``):
 a secret-named key in them is redacted too, in every column and stream that carries one.
@@ -68,10 +69,15 @@ SECRET_WORDS: tuple[str, ...] = (
     "key_material",
     "seed",
     "creds",
+    "mnemonic",
+    "recovery_phrase",
+    "backup_code",
+    "keystore",
+    "service_account",
 )
 
 # Matched at the end of the folded name, a plural ``s`` removed: ``sentry_dsn``, ``cert_pem``.
-SECRET_SUFFIXES: tuple[str, ...] = ("key", "dsn", "pem")
+SECRET_SUFFIXES: tuple[str, ...] = ("key", "dsn", "pem", "pass")
 
 # Keys meant to be published (Stripe's ``stripe_publishable_key``, any ``public_key``).
 PUBLIC_SUFFIXES: tuple[str, ...] = ("publickey", "publishablekey")
@@ -80,8 +86,26 @@ SECRET_KEY_NAMES: tuple[str, ...] = ("pass", "pin", "auth", "credentials")
 
 MAX_DEPTH = 32
 
-# A URL carrying a password (``postgres://user:pw@host/db``), under whatever key.
-_URL_WITH_PASSWORD = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^/\s@:]*:[^/\s@]*@")
+# A URL's authority after "://", read anchored and bounded, so the check stays linear.
+_AUTHORITY = re.compile(r"[^/\s?#]{0,1024}")
+# key=value secrets inside connection strings ("Server=db;Password=...", "password=... ").
+_ASSIGNED_SECRET = ("password=", "pwd=", "passwd=")
+
+
+def _holds_secret(text: str) -> bool:
+    """Whether a string carries a URL with credentials (``postgres://user:pw@host``,
+    ``https://token@host``) or a ``password=`` setting, whatever key it is under."""
+    start = text.find("://")
+    while start != -1:
+        userinfo, at, _ = _AUTHORITY.match(text, start + 3).group().rpartition("@")  # type: ignore[union-attr]
+        if at and userinfo:
+            return True
+        start = text.find("://", start + 3)
+    if "=" in text:
+        folded = text.lower()
+        return any(word in folded for word in _ASSIGNED_SECRET)
+    return False
+
 
 _NOT_ALPHANUMERIC = re.compile(r"[\W_]+")
 _SECRET_PATTERN = re.compile(
@@ -101,7 +125,10 @@ def is_secret_key(name: str) -> bool:
         secret = (
             folded in SECRET_KEY_NAMES
             or (
-                (stem := folded.removesuffix("s")).endswith(SECRET_SUFFIXES)
+                (
+                    (stem := folded.removesuffix("s")).endswith(SECRET_SUFFIXES)
+                    or folded.endswith(SECRET_SUFFIXES)
+                )
                 and not stem.endswith(PUBLIC_SUFFIXES)
             )
             or _SECRET_PATTERN.search(folded) is not None
@@ -129,7 +156,7 @@ def redact(value: Any, depth: int = 0) -> Any:
                 copy[key] = REDACTED
             elif isinstance(item, (dict, list)):
                 copy[key] = redact(item, depth + 1)
-            elif isinstance(item, str) and "://" in item and _URL_WITH_PASSWORD.search(item):
+            elif isinstance(item, str) and _holds_secret(item):
                 copy[key] = REDACTED
             else:
                 copy[key] = item
@@ -139,7 +166,7 @@ def redact(value: Any, depth: int = 0) -> Any:
             redact(item, depth + 1)
             if isinstance(item, (dict, list))
             else REDACTED
-            if isinstance(item, str) and "://" in item and _URL_WITH_PASSWORD.search(item)
+            if isinstance(item, str) and _holds_secret(item)
             else item
             for item in value
         ]

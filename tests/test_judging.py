@@ -425,3 +425,19 @@ def test_a_redirect_to_a_url_that_is_not_valid_is_one_clear_error(
     assert "redirect to a URL that is not valid" in str(caught.value)
     assert "base_url" in str(caught.value)
     assert requests_mock.call_count == 1
+
+
+@pytest.mark.parametrize("status", [404, 503])
+def test_an_error_body_nested_too_deep_to_read_is_judged_without_its_summary(
+    status: int, harness: Harness, requests_mock: rm.Mocker
+) -> None:
+    body = '{"summary":' + "[" * 5000 + "]" * 5000 + "}"
+    requests_mock.get(_sync_url(), [{"status_code": status, "text": body}, {"json": SYNC}])
+
+    found = harness.client.get_sync("abc")
+
+    if status == 404:
+        assert isinstance(found, NotFound)
+        assert found.summary is None
+    else:
+        assert found == SYNC  # retried, as any 503

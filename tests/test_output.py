@@ -157,3 +157,37 @@ def test_thousands_of_unusable_listing_items_are_counted_not_each_warned(
     named = [line for line in run.stderr.splitlines() if "listing item " in line]
     assert len(named) == 10
     assert "2000 listing items in all were skipped" in run.stderr
+
+
+def test_a_non_blocking_stdout_gets_every_line(tmp_path: Path) -> None:
+    # Some parents hand the tap a pipe in non-blocking mode; a full pipe then answers EAGAIN.
+    import fcntl
+    import os
+    import subprocess
+    import sys
+    import time
+
+    syncs = generate_syncs(300, 7)
+    with RawServer(_listing(syncs)) as server:
+        (tmp_path / "config.json").write_text(json.dumps(_config(server)))
+        read_end, write_end = os.pipe()
+        flags = fcntl.fcntl(write_end, fcntl.F_GETFL)
+        fcntl.fcntl(write_end, fcntl.F_SETFL, flags | os.O_NONBLOCK)
+        command = [sys.executable, "-m", "tap_sequin", "--config", str(tmp_path / "config.json")]
+        with (tmp_path / "stderr").open("wb") as stderr:
+            tap = subprocess.Popen(command, stdout=write_end, stderr=stderr)
+        os.close(write_end)
+        chunks = []
+        while chunk := os.read(read_end, 8192):
+            chunks.append(chunk)
+            time.sleep(0.005)  # slower than the tap writes: the pipe fills
+        os.close(read_end)
+        status = tap.wait(timeout=60)
+
+    assert status == 0, (tmp_path / "stderr").read_text()[-2000:]
+    lines = b"".join(chunks).decode().split("\n")
+    assert lines[-1] == ""
+    messages = [json.loads(line) for line in lines[:-1]]
+    assert [
+        m["record"]["id"] for m in messages if m.get("stream") == "syncs" and m["type"] == "RECORD"
+    ] == [s["id"] for s in syncs]

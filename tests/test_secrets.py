@@ -151,6 +151,14 @@ def test_urls_with_a_password_and_newly_known_names_are_redacted_through_the_cli
         "totp_seed": "LEAK-seed-5e",
         "cert_pem": "-----BEGIN PRIVATE KEY----- LEAK-pem-6f",
         "mirrors": ["https://u:LEAK-pw-7a@mirror.example", "https://plain.example"],
+        # A second review's finds: a query-string password, a .NET connection string, a
+        # token as the URL's user, a *_pass key, libpq's key=value form, a mnemonic.
+        "db_uri": "postgresql://db.example/app?user=app&password=LEAK-q1",
+        "conn": "Server=db;User Id=u;Password=LEAK-q2;",
+        "remote": "https://ghp_LEAK-q3@github.com/o/r.git",
+        "db_pass": "LEAK-q4",
+        "pg": "host=h user=u password=LEAK-q5",
+        "mnemonic": "LEAK-q6 abandon ability",
     }
     with make_sandbox(syncs=2) as sb:
         sync_id = sb.sync_ids[0]
@@ -165,3 +173,11 @@ def test_urls_with_a_password_and_newly_known_names_are_redacted_through_the_cli
     properties = row["credential"]["properties"]
     assert properties["mirrors"] == [REDACTED, "https://plain.example"]
     assert all(properties[key] == REDACTED for key in leaks if key != "mirrors")
+
+
+def test_the_url_check_takes_linear_time_on_a_huge_value() -> None:
+    # The first URL rule was a regex that took 87 s on 100,000 characters (a review).
+    from tap_sequin.redaction import redact
+
+    value = "see s3://bucket/key; blob " + "A" * 2_000_000 + "://x"
+    assert redact({"note": value}) == {"note": value}
