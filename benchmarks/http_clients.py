@@ -35,7 +35,7 @@ HEADERS = {"Authorization": f"Bearer {TOKEN}", "Accept": "application/json", "Us
 
 
 def clients(url: str) -> dict[str, t.Callable[[str], object]]:
-    from tap_sequin.session import new_session
+    from tap_sequin.client.session import new_session
 
     session = requests.Session()
     plain = requests.Session()

@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/http_sessions.py [--requests 4000] [--workers 8] [--rounds 3]
 
 Each layout GETs the same sync ids from a sandbox in its own process, ``--workers``
-threads at a time, through ``tap_sequin.session`` (requests with the tap's watched
+threads at a time, through ``tap_sequin.client.session`` (requests with the tap's watched
 adapter), parsing each JSON body, each request inside a watchdog attempt as the tap
 makes it. Reported per layout (median of the rounds; the order alternates each round):
 wall time, this process' CPU per request (the server's is not counted), and the
@@ -31,8 +31,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import requests
 
+from tap_sequin.client.session import Watchdog, new_session
 from tap_sequin.sandbox import generate_syncs
-from tap_sequin.session import Watchdog, new_session
 
 TOKEN = "sandbox-token"  # the sandbox's public default
 HEADERS = {"Authorization": f"Bearer {TOKEN}", "Accept": "application/json"}

@@ -16,24 +16,24 @@ from singer_sdk.exceptions import MappingError
 from singer_sdk.helpers.capabilities import PluginCapabilities, TapCapabilities
 from singer_sdk.tap_base import Tap
 
-from tap_sequin import environment
-from tap_sequin.catalog_checks import refuse_changed_types, unknown_catalog_streams
-from tap_sequin.config_checks import (
+from tap_sequin.errors import ConfigError, Interrupted, OutputClosed, TapSequinError
+from tap_sequin.runtime.output import BufferedSingerWriter
+from tap_sequin.settings import environment
+from tap_sequin.settings.catalog_checks import refuse_changed_types, unknown_catalog_streams
+from tap_sequin.settings.config_checks import (
     environment_warnings,
     refuse_bad_batch_config,
     refuse_bad_flattening,
     refuse_schema_errors,
     refuse_unknown_settings,
 )
-from tap_sequin.errors import ConfigError, Interrupted, OutputClosed, TapSequinError
-from tap_sequin.map_checks import (
+from tap_sequin.settings.map_checks import (
     check_faker_config,
     check_stream_maps,
     flattening_warning,
     name_failures_of_values,
 )
-from tap_sequin.output import BufferedSingerWriter
-from tap_sequin.settings import (
+from tap_sequin.settings.parsing import (
     DEFAULT_BASE_URL,
     DEFAULT_USER_AGENT,
     Settings,
@@ -46,9 +46,9 @@ if t.TYPE_CHECKING:
 
     from singer_sdk.streams import Stream
 
-    from tap_sequin.credential_stream import CredentialsStream
-    from tap_sequin.streams import SyncHealthHistoryStream, SyncsStream
-    from tap_sequin.sync_reading import SyncReading
+    from tap_sequin.streams.credentials import CredentialsStream
+    from tap_sequin.streams.sync_reading import SyncReading
+    from tap_sequin.streams.syncs import SyncHealthHistoryStream, SyncsStream
 
 
 class TapSequin(Tap):
@@ -242,8 +242,8 @@ class TapSequin(Tap):
 
     def discover_streams(self) -> list[Stream]:
         """``syncs``, ``sync_health_history`` (from the same responses) and ``credentials``."""
-        from tap_sequin.credential_stream import CredentialsStream
-        from tap_sequin.streams import SyncHealthHistoryStream, SyncsStream
+        from tap_sequin.streams.credentials import CredentialsStream
+        from tap_sequin.streams.syncs import SyncHealthHistoryStream, SyncsStream
 
         return [SyncsStream(self), SyncHealthHistoryStream(self), CredentialsStream(self)]
 
@@ -273,7 +273,7 @@ class TapSequin(Tap):
     def sync_reading(self) -> SyncReading:
         """This run's one reading of the syncs, shared by ``syncs`` and its history."""
         if self._sync_reading is None:
-            from tap_sequin.sync_reading import SyncReading
+            from tap_sequin.streams.sync_reading import SyncReading
 
             self._sync_reading = SyncReading(
                 self.settings,
@@ -328,7 +328,7 @@ class TapSequin(Tap):
 
     def summary(self) -> str:
         """One line on what the run did: what was extracted, what the tap sent."""
-        from tap_sequin.summary import run_summary
+        from tap_sequin.streams.summary import run_summary
 
         return run_summary(
             self.sync_reading, self.syncs_stream, self.history_stream, self.credentials_stream
@@ -405,7 +405,7 @@ class TapSequin(Tap):
         if value in {"disabled", "schema"}:
             super().cb_test(ctx, param, value)
             return
-        from tap_sequin.connection_test import run_connection_check
+        from tap_sequin.client.connection_test import run_connection_check
 
         config = ctx.params.get("config")
         tap = cls(

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tap_sequin.fetch import OrderedFetcher
+from tap_sequin.client.fetch import OrderedFetcher
 from tap_sequin.sandbox import Faults
 
 from .conftest import config_for, make_sandbox, run_cli, run_in_process
@@ -166,9 +166,9 @@ def test_every_client_of_a_run_shares_the_rate_cap_and_the_429_pause() -> None:
     # Each stream of a run makes its own client from the run's one Settings object.
     import logging
 
-    from tap_sequin.client import SequinClient
+    from tap_sequin.client.api import SequinClient
     from tap_sequin.sandbox import Rule
-    from tap_sequin.settings import parse_settings
+    from tap_sequin.settings.parsing import parse_settings
 
     with make_sandbox(syncs=3) as sb:
         first_id, second_id = sb.sync_ids[:2]

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from tap_sequin.credential_shaping import CredentialShaper, MalformedCredential
 from tap_sequin.sandbox import SECRET_MARKER, Faults, Rule, Sandbox
 from tap_sequin.sandbox.credentials import DOCUMENTED_KINDS, OAUTH_MASK
+from tap_sequin.shaping.credentials import CredentialShaper, MalformedCredential
 
 from .conftest import config_for, run_cli, run_in_process
 

@@ -14,9 +14,9 @@ import typing as t
 import pytest
 import requests_mock as rm
 
-from tap_sequin.client import NotFound, SequinClient
+from tap_sequin.client.api import NotFound, SequinClient
 from tap_sequin.errors import AuthError, RetriesExhausted, SequinAPIError
-from tap_sequin.settings import parse_settings
+from tap_sequin.settings.parsing import parse_settings
 
 from .conftest import TOKEN
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from tap_sequin.errors import TapSequinError
-from tap_sequin.redaction import REDACTED
 from tap_sequin.sandbox import SECRET_MARKER, Faults, Rule, generate_syncs
+from tap_sequin.shaping.redaction import REDACTED
 
 from .conftest import TOKEN, config_for, make_sandbox, run_cli, run_in_process
 
@@ -177,7 +177,7 @@ def test_urls_with_a_password_and_newly_known_names_are_redacted_through_the_cli
 
 def test_the_url_check_takes_linear_time_on_a_huge_value() -> None:
     # The first URL rule was a regex that took 87 s on 100,000 characters (a review).
-    from tap_sequin.redaction import redact
+    from tap_sequin.shaping.redaction import redact
 
     value = "see s3://bucket/key; blob " + "A" * 2_000_000 + "://x"
     assert redact({"note": value}) == {"note": value}

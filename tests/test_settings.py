@@ -10,7 +10,7 @@ import pytest
 
 from tap_sequin.errors import ConfigError
 from tap_sequin.sandbox import Sandbox
-from tap_sequin.settings import DEFAULT_BASE_URL, parse_settings
+from tap_sequin.settings.parsing import DEFAULT_BASE_URL, parse_settings
 
 from .conftest import TOKEN, config_for, run_cli
 

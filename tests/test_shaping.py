@@ -1,4 +1,4 @@
-"""Shaping one raw sync into one row: tap_sequin.schema, tap_sequin.shaping and friends."""
+"""Shaping one raw sync into one row: tap_sequin.shaping.syncs and what it uses."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from typing import Any
 import jsonschema
 import pytest
 
-from tap_sequin.redaction import (
+from tap_sequin.shaping.redaction import (
     PUBLIC_SUFFIXES,
     REDACTED,
     SECRET_KEY_NAMES,
@@ -24,9 +24,9 @@ from tap_sequin.redaction import (
     is_secret_key,
     redact,
 )
-from tap_sequin.schema import CREDENTIAL_SCHEMA, SYNC_HEALTH_HISTORY_SCHEMA, SYNC_SCHEMA
-from tap_sequin.shaping import MalformedSync, SyncShaper
-from tap_sequin.timestamps import MAX_YEAR, MIN_YEAR, to_utc_rfc3339
+from tap_sequin.shaping.schemas import CREDENTIAL_SCHEMA, SYNC_HEALTH_HISTORY_SCHEMA, SYNC_SCHEMA
+from tap_sequin.shaping.syncs import MalformedSync, SyncShaper
+from tap_sequin.shaping.timestamps import MAX_YEAR, MIN_YEAR, to_utc_rfc3339
 
 SYNC_ID = "c906b4a4-0cda-4f46-bd80-255f570c195d"
 
@@ -183,8 +183,9 @@ def test_schema_object_columns_allow_any_key() -> None:
 
 def test_shaping_imports_no_http_code_and_not_pendulum() -> None:
     code = (
-        "import sys, tap_sequin.schema, tap_sequin.shaping, tap_sequin.credential_shaping;"
-        "assert 'tap_sequin.client' not in sys.modules and 'pendulum' not in sys.modules"
+        "import sys, tap_sequin.shaping.schemas, tap_sequin.shaping.syncs,"
+        " tap_sequin.shaping.credentials;"
+        "assert 'tap_sequin.client.api' not in sys.modules and 'pendulum' not in sys.modules"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
 

@@ -13,10 +13,10 @@ import pendulum
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tap_sequin.redaction import REDACTED, SECRET_WORDS, is_secret_key
-from tap_sequin.schema import SYNC_SCHEMA
-from tap_sequin.shaping import MalformedSync, SyncShaper
-from tap_sequin.timestamps import MAX_YEAR, MIN_YEAR, to_utc_rfc3339
+from tap_sequin.shaping.redaction import REDACTED, SECRET_WORDS, is_secret_key
+from tap_sequin.shaping.schemas import SYNC_SCHEMA
+from tap_sequin.shaping.syncs import MalformedSync, SyncShaper
+from tap_sequin.shaping.timestamps import MAX_YEAR, MIN_YEAR, to_utc_rfc3339
 
 SECRET = "PLANTED-SECRET-7f3a9c"  # only ever placed where it must be redacted or dropped
 

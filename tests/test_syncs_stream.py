@@ -213,7 +213,12 @@ print(sorted(m for m in sys.modules if m.startswith(("tap_sequin", "pendulum")))
 """
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     loaded = done.stdout.strip()
-    for module in ("tap_sequin.client", "tap_sequin.fetch", "tap_sequin.shaping", "pendulum"):
+    for module in (
+        "tap_sequin.client.api",
+        "tap_sequin.client.fetch",
+        "tap_sequin.shaping.syncs",
+        "pendulum",
+    ):
         assert f"'{module}'" not in loaded
 
 

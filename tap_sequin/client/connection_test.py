@@ -11,9 +11,9 @@ import dataclasses
 import logging
 import threading
 
-from tap_sequin.client import NotFound, SequinClient
+from tap_sequin.client.api import NotFound, SequinClient
 from tap_sequin.errors import RetriesExhausted, TapSequinError
-from tap_sequin.settings import Settings
+from tap_sequin.settings.parsing import Settings
 
 # Seconds the check waits for its one answer at most (less if request_timeout is less):
 # with the tap's own start, the verdict comes within the 10 s the README promises.

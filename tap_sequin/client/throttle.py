@@ -20,7 +20,7 @@ import typing as t
 import weakref
 
 if t.TYPE_CHECKING:
-    from tap_sequin.settings import Settings
+    from tap_sequin.settings.parsing import Settings
 
 # The server stamps arrival, we stamp departure; between them lie requests' own work
 # (other threads may hold the GIL meanwhile) and the network. The slack keeps a request

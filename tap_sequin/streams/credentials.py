@@ -11,8 +11,8 @@ from __future__ import annotations
 import time
 import typing as t
 
-from tap_sequin.schema import CREDENTIAL_SCHEMA
-from tap_sequin.sequin_stream import SequinStream
+from tap_sequin.shaping.schemas import CREDENTIAL_SCHEMA
+from tap_sequin.streams.base import SequinStream
 
 if t.TYPE_CHECKING:
     from singer_sdk.helpers.types import Context
@@ -36,9 +36,9 @@ class CredentialsStream(SequinStream):
     def get_records(self, context: Context | None) -> t.Iterable[dict[str, t.Any]]:
         """Yield one row per credential; nothing (with a warning) if the API has none."""
         # Imported here, not at the top: --about and --discover never need HTTP or shaping.
-        from tap_sequin.client import NotFound, SequinClient
-        from tap_sequin.credential_shaping import CredentialShaper, MalformedCredential
-        from tap_sequin.fetch import OrderedFetcher
+        from tap_sequin.client.api import NotFound, SequinClient
+        from tap_sequin.client.fetch import OrderedFetcher
+        from tap_sequin.shaping.credentials import CredentialShaper, MalformedCredential
 
         tap = self._sequin_tap
         shaper = CredentialShaper(self.logger)

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from tap_sequin.nul import replace_nul
-from tap_sequin.problems import ProblemLog, quote
-from tap_sequin.schema import INT64_MAX, INT64_MIN
-from tap_sequin.timestamps import to_utc_rfc3339
+from tap_sequin.shaping.nul import replace_nul
+from tap_sequin.shaping.problems import ProblemLog, quote
+from tap_sequin.shaping.schemas import INT64_MAX, INT64_MIN
+from tap_sequin.shaping.timestamps import to_utc_rfc3339
 
 # target-postgres (Python's json) failed to read a record whose object was nested ~950
 # levels deep, and then the whole load; real objects are nowhere near this.
@@ -89,7 +89,7 @@ class FieldReader:
     def timestamp(
         self, value: Any, field: str, object_id: str, *, show_value: bool = True
     ) -> str | None:
-        """An RFC 3339 UTC date-time (see ``tap_sequin.timestamps``), or null."""
+        """An RFC 3339 UTC date-time (see ``tap_sequin.shaping.timestamps``), or null."""
         if value is None:
             return None
         if not isinstance(value, str):
@@ -119,7 +119,7 @@ class FieldReader:
         return [item for item in value if isinstance(item, str)]
 
     def without_nul(self, row: dict[str, Any], object_id: str) -> dict[str, Any]:
-        """``row`` with every NUL and lone surrogate replaced by U+FFFD (``tap_sequin.nul``),
+        """``row`` with every NUL and lone surrogate replaced by U+FFFD (``nul``),
         each warned."""
         if self.clean_text_only:
             return row

@@ -22,12 +22,12 @@ import typing as t
 from urllib.parse import urlsplit
 
 from tap_sequin.errors import ConfigError, SequinAPIError
-from tap_sequin.shaping import MalformedSync, SyncShaper
+from tap_sequin.shaping.syncs import MalformedSync, SyncShaper
 
 if t.TYPE_CHECKING:
-    from tap_sequin.client import SequinClient
-    from tap_sequin.fetch import OrderedFetcher
-    from tap_sequin.settings import Settings
+    from tap_sequin.client.api import SequinClient
+    from tap_sequin.client.fetch import OrderedFetcher
+    from tap_sequin.settings.parsing import Settings
 
 # The columns of sync_health_history that come from a syncs row, in schema order.
 _HISTORY_COLUMNS = (
@@ -81,7 +81,7 @@ class SyncReading:
     def rows(self) -> t.Iterator[dict[str, t.Any]]:
         """Yield one ``syncs`` row per sync: configured ids in their order, else the list."""
         # Imported here, not at the top: --about and --discover never need HTTP.
-        from tap_sequin.client import SequinClient
+        from tap_sequin.client.api import SequinClient
 
         self.started = True
         self.observed_at = datetime.datetime.now(datetime.timezone.utc).isoformat()
@@ -120,14 +120,14 @@ class SyncReading:
     def _fetcher(
         self, fetch: t.Callable[[t.Any], t.Any], workers: int, stop: threading.Event
     ) -> OrderedFetcher[t.Any, t.Any]:
-        from tap_sequin.fetch import OrderedFetcher
+        from tap_sequin.client.fetch import OrderedFetcher
 
         return OrderedFetcher(fetch, workers, stop, self._interruption)
 
     def _configured_syncs(
         self, client: SequinClient, shaper: SyncShaper, stop: threading.Event
     ) -> t.Iterator[dict[str, t.Any]]:
-        from tap_sequin.client import NotFound
+        from tap_sequin.client.api import NotFound
 
         settings = self._settings
         # No more workers than ids: each is a thread with its own connection.

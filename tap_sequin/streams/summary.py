@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import typing as t
 
-from tap_sequin.sequin_stream import plural
+from tap_sequin.streams.base import plural
 
 if t.TYPE_CHECKING:
-    from tap_sequin.credential_stream import CredentialsStream
-    from tap_sequin.sequin_stream import SequinStream
-    from tap_sequin.streams import SyncHealthHistoryStream, SyncsStream
-    from tap_sequin.sync_reading import SyncReading
+    from tap_sequin.streams.base import SequinStream
+    from tap_sequin.streams.credentials import CredentialsStream
+    from tap_sequin.streams.sync_reading import SyncReading
+    from tap_sequin.streams.syncs import SyncHealthHistoryStream, SyncsStream
 
 
 def run_summary(

@@ -15,8 +15,8 @@ import typing as t
 
 from singer_sdk.plugin_base import JSONSchemaValidator
 
-from tap_sequin import environment
 from tap_sequin.errors import ConfigError
+from tap_sequin.settings import environment
 
 
 def refuse_unknown_settings(schema: t.Mapping[str, t.Any], config: t.Mapping[str, t.Any]) -> None:

@@ -1,9 +1,9 @@
 """Shaping: one raw credential from ``GET /v1/credentials`` becomes one ``CREDENTIAL_SCHEMA`` row.
 
 Pure functions of the input, no HTTP. Secrets are redacted exactly as in a sync's embedded
-``credential`` (``tap_sequin.redaction``, on the whole object: properties, oauth_app, metadata,
+``credential`` (``redaction``, on the whole object: properties, oauth_app, metadata,
 at any depth); ``kind`` comes from ``properties.kind`` (some pages show a top-level ``kind``,
-used when ``properties`` has none); health is flattened as ``tap_sequin.health`` says;
+used when ``properties`` has none); health is flattened as ``tap_sequin.shaping.health`` says;
 timestamps are normalised and NUL replaced as for syncs. Unknown fields are dropped with a
 warning, once per run; a credential without a usable ``id`` raises ``MalformedCredential``.
 """
@@ -13,10 +13,10 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from tap_sequin.fields import FieldReader
-from tap_sequin.health import credential_health
-from tap_sequin.problems import ProblemLog, json_type
-from tap_sequin.redaction import redact
+from tap_sequin.shaping.fields import FieldReader
+from tap_sequin.shaping.health import credential_health
+from tap_sequin.shaping.problems import ProblemLog, json_type
+from tap_sequin.shaping.redaction import redact
 
 KNOWN_FIELDS = frozenset(
     {
@@ -47,7 +47,7 @@ class CredentialShaper:
 
     def expect_clean_text(self, clean_text_only: bool) -> None:
         """Whether the objects shaped next come from an answer that cannot hold NUL or a
-        lone surrogate (``nul.clean_text``)."""
+        lone surrogate (``tap_sequin.client.clean_text``)."""
         self._read.clean_text_only = clean_text_only
 
     def shape(self, raw: Any) -> dict[str, Any]:

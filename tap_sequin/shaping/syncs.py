@@ -4,13 +4,13 @@ Pure functions of the input, no HTTP. What the shaper does to a sync:
 
 - flattens ``health`` into ``health_status``, ``health_sync_id``, ``health_credential_status``,
   ``health_provider_status``, ``health_notes`` and keeps the whole object in ``health`` (see
-  ``tap_sequin.health``); flattens ``rate_limit`` into ``rate_limit_allowed_requests``,
+  ``tap_sequin.shaping.health``); flattens ``rate_limit`` into ``rate_limit_allowed_requests``,
   ``rate_limit_interval``, ``rate_limit_max_concurrent_requests``;
 - normalises timestamps (top-level and the credential's) to RFC 3339 in UTC
-  (see ``tap_sequin.timestamps``);
-- redacts the secrets of the credential and of the health (see ``tap_sequin.redaction``);
+  (see ``tap_sequin.shaping.timestamps``);
+- redacts the secrets of the credential and of the health (see ``tap_sequin.shaping.redaction``);
   the top-level ``metadata`` is the user's own data and passes through unredacted;
-- replaces U+0000 by U+FFFD in every string, keys included, at any depth (see ``tap_sequin.nul``);
+- replaces U+0000 by U+FFFD in every string, keys included, at any depth (see ``nul``);
 - drops fields the schema does not know, with a warning, so nothing disappears silently;
 - turns a known field of the wrong type or shape into null, with a warning.
 
@@ -26,10 +26,10 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from tap_sequin.fields import FieldReader
-from tap_sequin.health import sync_health
-from tap_sequin.problems import ProblemLog, json_type
-from tap_sequin.redaction import redact
+from tap_sequin.shaping.fields import FieldReader
+from tap_sequin.shaping.health import sync_health
+from tap_sequin.shaping.problems import ProblemLog, json_type
+from tap_sequin.shaping.redaction import redact
 
 _RATE_LIMIT_KEYS = frozenset({"allowed_requests", "interval", "max_concurrent_requests"})
 _RATE_LIMIT_COLUMNS = (
@@ -81,7 +81,7 @@ class SyncShaper:
 
     def expect_clean_text(self, clean_text_only: bool) -> None:
         """Whether the objects shaped next come from an answer that cannot hold NUL or a
-        lone surrogate (``nul.clean_text``)."""
+        lone surrogate (``tap_sequin.client.clean_text``)."""
         self._read.clean_text_only = clean_text_only
 
     @property

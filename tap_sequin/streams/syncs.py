@@ -10,13 +10,13 @@ from __future__ import annotations
 import time
 import typing as t
 
-from tap_sequin.schema import SYNC_HEALTH_HISTORY_SCHEMA, SYNC_SCHEMA
-from tap_sequin.sequin_stream import SequinStream
+from tap_sequin.shaping.schemas import SYNC_HEALTH_HISTORY_SCHEMA, SYNC_SCHEMA
+from tap_sequin.streams.base import SequinStream
 
 if t.TYPE_CHECKING:
     from singer_sdk.helpers.types import Context
 
-    from tap_sequin.sync_reading import SyncReading
+    from tap_sequin.streams.sync_reading import SyncReading
     from tap_sequin.tap import TapSequin
 
 

@@ -16,7 +16,7 @@ import queue
 import threading
 import typing as t
 
-from tap_sequin.throttle import Stopped
+from tap_sequin.client.throttle import Stopped
 
 _K = t.TypeVar("_K")
 _V = t.TypeVar("_V")

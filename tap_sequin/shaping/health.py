@@ -10,15 +10,15 @@ Sequin documents health only by example (see shared/reference/sequin-api.md):
 Every key of these shapes has a column; the whole object is also kept as it was served, in
 the ``health`` column, so a key Sequin adds later is kept there too (and warned about once
 per run, as it has no column of its own). Kept with secrets redacted, as everywhere
-(``tap_sequin.redaction``): a health's ``credential`` part may grow a token one day.
+(``tap_sequin.shaping.redaction``): a health's ``credential`` part may grow a token one day.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from tap_sequin.fields import FieldReader
-from tap_sequin.redaction import redact
+from tap_sequin.shaping.fields import FieldReader
+from tap_sequin.shaping.redaction import redact
 
 _SYNC_KEYS = frozenset({"status", "sync_id", "credential", "provider"})
 _PART_KEYS = frozenset({"status", "notes", "time"})

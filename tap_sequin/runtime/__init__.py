@@ -1,0 +1,1 @@
+"""How a run meets the process: the Singer output, stop requests and signals."""
