@@ -1,23 +1,25 @@
-"""The tap: its settings, its three streams, and how a run starts and ends."""
+"""The tap: its settings, its streams and its capabilities; a run's start and end."""
 
 from __future__ import annotations
 
 import contextlib
 import copy
+import json
 import os
-import signal
 import sys
-import threading
 import typing as t
 
 import click
 from singer_sdk import typing as th
 from singer_sdk.exceptions import MappingError
 from singer_sdk.helpers.capabilities import PluginCapabilities, TapCapabilities
+from singer_sdk.singerlib import StateMessage
 from singer_sdk.tap_base import Tap
 
-from tap_sequin.errors import ConfigError, Interrupted, OutputClosed, TapSequinError
+from tap_sequin.errors import ConfigError, OutputClosed, TapSequinError
+from tap_sequin.runtime.control import RunControl
 from tap_sequin.runtime.output import BufferedSingerWriter
+from tap_sequin.sdk_internals import name_failures_of_values
 from tap_sequin.settings import environment
 from tap_sequin.settings.catalog_checks import refuse_changed_types, unknown_catalog_streams
 from tap_sequin.settings.config_checks import (
@@ -31,7 +33,6 @@ from tap_sequin.settings.map_checks import (
     check_faker_config,
     check_stream_maps,
     flattening_warning,
-    name_failures_of_values,
 )
 from tap_sequin.settings.parsing import (
     DEFAULT_BASE_URL,
@@ -42,13 +43,9 @@ from tap_sequin.settings.parsing import (
 )
 
 if t.TYPE_CHECKING:
-    from types import FrameType
-
     from singer_sdk.streams import Stream
 
-    from tap_sequin.streams.credentials import CredentialsStream
-    from tap_sequin.streams.sync_reading import SyncReading
-    from tap_sequin.streams.syncs import SyncHealthHistoryStream, SyncsStream
+    from tap_sequin.streams.base import SequinStream
 
 
 class TapSequin(Tap):
@@ -156,24 +153,26 @@ class TapSequin(Tap):
     ).to_dict()
 
     def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
-        # One event per running extraction; a signal sets them all.
-        self._stop_events: set[threading.Event] = set()
-        self._signal: tuple[int, str] | None = None
+        self.run_control = RunControl(lambda: self.settings)
         self._settings: Settings | None = None
-        self._sync_reading: SyncReading | None = None
         # --config ENV: read here rather than by the SDK, which int()s integer settings
         # (a traceback for "3.0") and ignores misspelt names without a word.
         self._reads_environment = bool(kwargs.pop("parse_env_config", False))
+        config = dict(kwargs.get("config") or {})
         if self._reads_environment:
-            config = dict(kwargs.get("config") or {})
             from_environment = environment.read_environment(self._full_config_schema())
             config.update(from_environment)
-            kwargs["config"] = config
             self.logger.info(
                 "--config ENV: read %s from TAP_SEQUIN_* variables",
                 ", ".join(sorted(from_environment)) or "no setting",
             )
+        # Our checks come before the SDK's: one line per problem, and never the token's
+        # value (the SDK's JSON-schema messages quote the offending value).
+        kwargs["config"] = self._checked_config(config, strict=kwargs.get("validate_config", True))
         super().__init__(*args, **kwargs)
+        # After the SDK's own handlers: a signal stops the run between two whole messages
+        # and the run exits non-zero (the SDK's handler lets it exit 0).
+        self.run_control.install_signal_handlers()
 
     # -- settings ---------------------------------------------------------------
 
@@ -191,34 +190,34 @@ class TapSequin(Tap):
         cls.append_builtin_config(schema)
         return schema
 
-    def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
-        # Our checks first: one line per problem, and never the token's value
-        # (the SDK's JSON-schema messages quote the offending value).
+    def _checked_config(self, config: dict[str, t.Any], *, strict: bool) -> dict[str, t.Any]:
+        """``config`` checked and normalised (numbers given as text become numbers).
+
+        Not ``strict`` (``--discover``): no check refuses anything, quietly.
+        """
         schema = self._full_config_schema()
-        if not raise_errors:  # --discover: numbers as text are still numbers, quietly
+        if not strict:
             with contextlib.suppress(ConfigError):
-                settings = parse_settings(self.config)
-                self._config = normalised_config(self._config, settings, schema)
-            return super()._validate_config(raise_errors=False)
+                config = normalised_config(config, parse_settings(config), schema)
+            return config
         try:
-            self._settings = parse_settings(self.config)
+            settings = parse_settings(config)
         except ConfigError as exc:
-            unread = environment.unread_variables([exc.setting], self.config)
+            unread = environment.unread_variables([exc.setting], config)
             if unread and not self._reads_environment:
                 raise ConfigError(exc.setting, environment.unread_hint(unread)) from None
             raise
-        for line in environment_warnings(
-            schema, self.config, reads_environment=self._reads_environment
-        ):
+        for line in environment_warnings(schema, config, reads_environment=self._reads_environment):
             self.logger.warning(line)
-        refuse_unknown_settings(schema, self.config)
-        self._config = normalised_config(self._config, self._settings, schema)
-        for line in self._settings.corrections:
+        refuse_unknown_settings(schema, config)
+        config = normalised_config(config, settings, schema)
+        for line in settings.corrections:
             self.logger.warning(line)
-        refuse_schema_errors(schema, self._config)
-        refuse_bad_batch_config(self._config)
-        refuse_bad_flattening(self._config)
-        return super()._validate_config(raise_errors=True)
+        refuse_schema_errors(schema, config)
+        refuse_bad_batch_config(config)
+        refuse_bad_flattening(config)
+        self._settings = settings
+        return config
 
     # -- stream maps and flattening ---------------------------------------------
 
@@ -241,56 +240,72 @@ class TapSequin(Tap):
     # -- streams ----------------------------------------------------------------
 
     def discover_streams(self) -> list[Stream]:
-        """``syncs``, ``sync_health_history`` (from the same responses) and ``credentials``."""
+        """``syncs`` with its child ``sync_health_history``, and ``credentials``."""
         from tap_sequin.streams.credentials import CredentialsStream
         from tap_sequin.streams.syncs import SyncHealthHistoryStream, SyncsStream
 
-        return [SyncsStream(self), SyncHealthHistoryStream(self), CredentialsStream(self)]
-
-    # Final in the SDK too; its version sorts streams by name, which would run
-    # sync_health_history before the syncs whose responses it reuses. No parent/child
-    # streams here, so the rest of what it does has nothing to do.
-    def load_streams(self) -> list[Stream]:  # type: ignore[misc]
-        """The streams in ``discover_streams()`` order: ``syncs`` runs first."""
-        return self.discover_streams()
-
-    @property
-    def syncs_stream(self) -> SyncsStream:
-        """The ``syncs`` stream of this run."""
-        return t.cast("SyncsStream", self.streams["syncs"])
-
-    @property
-    def history_stream(self) -> SyncHealthHistoryStream:
-        """The ``sync_health_history`` stream of this run."""
-        return t.cast("SyncHealthHistoryStream", self.streams["sync_health_history"])
-
-    @property
-    def credentials_stream(self) -> CredentialsStream:
-        """The ``credentials`` stream of this run."""
-        return t.cast("CredentialsStream", self.streams["credentials"])
-
-    @property
-    def sync_reading(self) -> SyncReading:
-        """This run's one reading of the syncs, shared by ``syncs`` and its history."""
-        if self._sync_reading is None:
-            from tap_sequin.streams.sync_reading import SyncReading
-
-            self._sync_reading = SyncReading(
-                self.settings,
-                self.syncs_stream.logger,
-                self.stop_event,
-                self.interruption,
-                self.check_interrupted,
-                keep_history=self.history_stream.selected,
-            )
-        return self._sync_reading
+        run = self.run_control
+        return [
+            SyncsStream(self, run),
+            SyncHealthHistoryStream(self, run),
+            CredentialsStream(self, run),
+        ]
 
     # -- running ----------------------------------------------------------------
 
-    # The SDK marks sync_all final; we extend it only to end every failed run with a
-    # STATE message and a reason, and to refuse replication methods that would lose data.
-    def sync_all(self) -> None:  # type: ignore[misc]
-        """Run the sync; on any failure still write a final STATE, then re-raise."""
+    @classmethod
+    def invoke(  # type: ignore[override]
+        cls,
+        *,
+        about: bool = False,
+        about_format: str | None = None,
+        config: t.Any = None,
+        state: t.IO[str] | None = None,
+        catalog: t.IO[str] | None = None,
+    ) -> None:
+        """The SDK's ``Tap.invoke``, running ``run()`` (the sync and how it ends)."""
+        if about:
+            cls.print_about(about_format)
+            sys.exit(0)
+        cls.print_version(print_fn=cls.logger.info)
+        tap = cls(
+            config=getattr(config, "config", None),
+            state=None if state is None else json.load(state),
+            catalog=None if catalog is None else json.load(catalog),
+            parse_env_config=getattr(config, "parse_env", False),
+            validate_config=True,
+        )
+        tap.run()
+
+    def run(self) -> None:
+        """Sync every selected stream; on any failure still write a final STATE, then raise.
+
+        Refuses first what would lose data: a replication method other than FULL_TABLE,
+        a catalog that changes a property's type. A run that extracted what it could but
+        not everything it was asked for raises once every stream is out.
+        """
+        self._check_catalog()
+        try:
+            self.sync_all()
+        except TapSequinError:
+            self._write_final_state()
+            raise
+        except BrokenPipeError:
+            # Point stdout at /dev/null so the interpreter's last flush cannot fail again.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            raise OutputClosed from None
+        except Exception:
+            self._write_final_state()
+            self.run_control.check_interrupted()
+            raise
+        self.logger.info(self.summary())
+        for stream in self._sequin_streams():
+            failure = getattr(getattr(stream, "reading", None), "failure", None)
+            if failure is not None:
+                # Everything reachable is out; the run still could not do all of its job.
+                raise failure
+
+    def _check_catalog(self) -> None:
         if self.input_catalog is not None:
             ids = [entry.tap_stream_id for entry in self.input_catalog.streams]
             for line in unknown_catalog_streams(ids, self.streams):
@@ -306,69 +321,21 @@ class TapSequin(Tap):
                     f"{stream.replication_method}: health changes without updated_at moving, "
                     "so nothing else is safe",
                 )
-        self._sync_reading = None
-        try:
-            super().sync_all()
-        except TapSequinError:
-            self._write_final_state()
-            raise
-        except BrokenPipeError:
-            # Point stdout at /dev/null so the interpreter's last flush cannot fail again.
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-            raise OutputClosed from None
-        except Exception:
-            self._write_final_state()
-            self.check_interrupted()
-            raise
-        self.logger.info(self.summary())
-        reading = self._sync_reading
-        if reading is not None and reading.failure is not None:
-            # Everything reachable is out; the run still could not do all of its job.
-            raise reading.failure
+
+    def _sequin_streams(self) -> list[SequinStream]:
+        return list(t.cast("dict[str, SequinStream]", self.streams).values())
 
     def summary(self) -> str:
         """One line on what the run did: what was extracted, what the tap sent."""
         from tap_sequin.streams.summary import run_summary
 
-        return run_summary(
-            self.sync_reading, self.syncs_stream, self.history_stream, self.credentials_stream
-        )
+        return run_summary(self._sequin_streams())
 
     def _write_final_state(self) -> None:
+        # Written even when equal to the last STATE (the SDK's state writer would skip it):
+        # it also pushes out the RECORDs still gathered in the writer's block.
         with contextlib.suppress(BrokenPipeError, ValueError):  # stdout already gone
-            self.state_writer.write_state(self.state)
-
-    # -- signals ----------------------------------------------------------------
-
-    def _handle_termination(self, signum: int, frame: FrameType | None) -> None:
-        # Only note it: the record loop stops between two whole messages, so stdout
-        # never holds a torn line, and the run exits non-zero (the SDK exits 0).
-        self._signal = (signum, signal.Signals(signum).name)
-        for event in list(self._stop_events):
-            event.set()
-
-    @contextlib.contextmanager
-    def stop_event(self) -> t.Iterator[threading.Event]:
-        """An event set when the run must stop: by a signal, or by the extraction itself."""
-        event = threading.Event()
-        self._stop_events.add(event)
-        if self._signal is not None:
-            event.set()
-        try:
-            yield event
-        finally:
-            self._stop_events.discard(event)
-
-    def interruption(self) -> BaseException:
-        """The exception that reports the signal received (or a generic stop)."""
-        if self._signal is None:
-            return Interrupted(signal.SIGTERM, "a stop request")
-        return Interrupted(*self._signal)
-
-    def check_interrupted(self) -> None:
-        """Raise ``Interrupted`` if a signal has arrived."""
-        if self._signal is not None:
-            raise self.interruption()
+            self.write_message(StateMessage(value=self.state))
 
     # -- --test and --help -------------------------------------------------------
 

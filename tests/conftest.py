@@ -153,7 +153,7 @@ def run_in_process(config: dict[str, t.Any], catalog: dict[str, t.Any] | None = 
     try:
         with contextlib.redirect_stdout(out):
             tap = TapSequin(config=config, catalog=catalog)
-            tap.sync_all()
+            tap.run()
     finally:
         for sig, handler in saved.items():
             signal.signal(sig, handler)

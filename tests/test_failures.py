@@ -16,7 +16,14 @@ import pytest
 from tap_sequin.errors import AuthError, RetriesExhausted, SequinAPIError
 from tap_sequin.sandbox import Faults, Rule, Sandbox, generate_syncs
 
-from .conftest import TOKEN, config_for, make_sandbox, run_cli, run_in_process
+from .conftest import (
+    TOKEN,
+    catalog_selecting,
+    config_for,
+    make_sandbox,
+    run_cli,
+    run_in_process,
+)
 
 
 def _paths(sandbox: Sandbox, path: str) -> list[t.Any]:
@@ -197,7 +204,7 @@ def test_listing_that_fails_is_a_clear_error_and_activates_nothing(tmp_path: Pat
 
     assert run.status == 1
     assert "GET /v1/syncs" in run.last_stderr_line
-    assert run.of_type("ACTIVATE_VERSION") == []
+    assert run.of_stream("ACTIVATE_VERSION", "syncs") == []
     assert run.records == []
 
 
@@ -209,7 +216,7 @@ def test_listing_with_a_malformed_body_is_a_clear_error(tmp_path: Path) -> None:
     assert run.status == 1
     assert "GET /v1/syncs" in run.last_stderr_line
     assert "text/html" in run.last_stderr_line
-    assert run.of_type("ACTIVATE_VERSION") == []
+    assert run.of_stream("ACTIVATE_VERSION", "syncs") == []
 
 
 class _Recorder(http.server.BaseHTTPRequestHandler):
@@ -307,8 +314,9 @@ def test_dns_failure_and_refused_connection_are_retried_then_named(case: str) ->
     url = "https://api.sequinn.invalid" if case == "dns" else f"http://127.0.0.1:{_closed_port()}"
     expected = "DNS lookup of api.sequinn.invalid failed" if case == "dns" else "refused"
 
+    config = config_for_url(url, sync_ids=["abc"], max_retries=1)
     with pytest.raises(RetriesExhausted) as caught:
-        run_in_process(config_for_url(url, sync_ids=["abc"], max_retries=1))
+        run_in_process(config, catalog_selecting(config, "syncs"))
 
     message = str(caught.value)
     assert expected in message

@@ -181,10 +181,17 @@ def test_credentials_are_listed_and_a_404_is_not_found(
     harness: Harness, requests_mock: rm.Mocker
 ) -> None:
     requests_mock.get(f"{BASE}/v1/credentials", json={"data": [{"id": "cred"}]})
-    assert harness.client.list_credentials() == [{"id": "cred"}]
+    assert harness.client.list_objects(
+        "/v1/credentials", what="credentials listing", stream="credentials", optional=True
+    ) == [{"id": "cred"}]
 
     requests_mock.get(f"{BASE}/v1/credentials", status_code=404, json={"summary": "Not found"})
-    assert isinstance(harness.client.list_credentials(), NotFound)
+    assert isinstance(
+        harness.client.list_objects(
+            "/v1/credentials", what="credentials listing", stream="credentials", optional=True
+        ),
+        NotFound,
+    )
 
 
 @pytest.mark.parametrize("status", [429, 500, 502, 503, 504])
@@ -361,7 +368,9 @@ def test_each_request_logs_the_sdks_duration_metric(
 
     harness.client.get_sync("abc")
     harness.client.list_syncs()
-    harness.client.list_credentials()
+    harness.client.list_objects(
+        "/v1/credentials", what="credentials listing", stream="credentials", optional=True
+    )
 
     points = [
         json.loads(r.getMessage().removeprefix("METRIC: "))

@@ -129,7 +129,9 @@ def test_flattening_warns_that_it_changes_existing_columns(
     # metadata has no declared keys: flattened, it has no column at all (issue 9 review).
     assert "'metadata' (object) is dropped: no column replaces it" in warning
     assert "'health' (object) is replaced by health_" not in warning
-    assert run.of_type("SCHEMA")[0]["schema"]["properties"]["collection_ids"]["type"] == [
+    assert run.of_stream("SCHEMA", "syncs")[0]["schema"]["properties"]["collection_ids"][
+        "type"
+    ] == [
         "string",
         "null",
     ]
@@ -148,7 +150,7 @@ def test_null_or_null_string_removes_a_column(
     run = run_cli(config_for(sandbox, stream_maps={"syncs": {"metadata": remove}}), tmp_path)
     assert run.status == 0, run.stderr[-2000:]
     assert all("metadata" not in r for r in run.records)
-    assert "metadata" not in run.of_type("SCHEMA")[0]["schema"]["properties"]
+    assert "metadata" not in run.of_stream("SCHEMA", "syncs")[0]["schema"]["properties"]
 
 
 def test_a_new_stream_from_source_and_an_alias_pass_the_checks(

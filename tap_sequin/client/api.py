@@ -52,7 +52,7 @@ class Listing(list[t.Any]):
 
 
 class Sync(dict[str, t.Any]):
-    """One sync object as Sequin sent it; ``clean_text_only`` as for a ``Listing``."""
+    """One object (a sync, ...) as Sequin sent it; ``clean_text_only`` as for a ``Listing``."""
 
     clean_text_only = False
 
@@ -118,11 +118,18 @@ class SequinClient:
     # -- the calls the streams make ---------------------------------------------
 
     def get_sync(self, sync_id: str) -> Sync | NotFound:
-        """The sync object for ``sync_id`` (unwrapped from ``{"data": {...}}`` if so sent),
-        or a ``NotFound`` if Sequin answers 404."""
-        endpoint = self._endpoint(
-            f"sync {sync_id}", f"/v1/syncs/{quote(sync_id, safe='')}", "/v1/syncs/{id}", "syncs"
-        )._replace(expect_id=sync_id, max_body=_MAX_OBJECT)
+        """The sync object for ``sync_id``; a ``NotFound`` if Sequin answers 404."""
+        return self.get_object("/v1/syncs/{id}", sync_id, noun="sync", stream="syncs")
+
+    def get_object(
+        self, template: str, object_id: str, *, noun: str, stream: str
+    ) -> Sync | NotFound:
+        """The object at ``template`` with ``{id}`` filled in (unwrapped from ``{"data":
+        {...}}`` if so sent), or a ``NotFound`` if the API answers 404."""
+        path = template.replace("{id}", quote(object_id, safe=""))
+        endpoint = self._endpoint(f"{noun} {object_id}", path, template, stream)._replace(
+            expect_id=object_id, max_body=_MAX_OBJECT
+        )
         body, clean_text_only = self._get_json(endpoint)
         if isinstance(body, NotFound):
             return body
@@ -130,28 +137,28 @@ class SequinClient:
         if not isinstance(body, dict):
             raise SequinAPIError(
                 endpoint.target,
-                f"HTTP 200 but the body is JSON {type(body).__name__}, not a sync object; "
+                f"HTTP 200 but the body is JSON {type(body).__name__}, not a {noun} object; "
                 "check base_url points at Sequin's API",
                 status=200,
             )
-        sync = Sync(body)
-        sync.clean_text_only = clean_text_only
-        return sync
+        found = Sync(body)
+        found.clean_text_only = clean_text_only
+        return found
 
     def list_syncs(self) -> Listing:
         """Every sync, from ``GET /v1/syncs`` (one request; the API does not paginate)."""
-        endpoint = self._endpoint("listing", "/v1/syncs", "/v1/syncs", "syncs")
-        return self._listing(endpoint, *self._get_json(endpoint))
+        return t.cast(Listing, self.list_objects("/v1/syncs", what="listing", stream="syncs"))
 
-    def list_credentials(self) -> Listing | NotFound:
-        """Every credential, from ``GET /v1/credentials``; a ``NotFound`` on any 404."""
-        endpoint = self._endpoint(
-            "credentials listing", "/v1/credentials", "/v1/credentials", "credentials"
-        )
+    def list_objects(
+        self, path: str, *, what: str, stream: str, optional: bool = False
+    ) -> Listing | NotFound:
+        """The ``data`` list of ``GET path``; a 404 is a ``NotFound`` when ``optional`` (the
+        API does not serve it), else an error naming base_url."""
+        endpoint = self._endpoint(what, path, path, stream)
         body, clean_text_only = self._get_json(endpoint)
-        return (
-            body if isinstance(body, NotFound) else self._listing(endpoint, body, clean_text_only)
-        )
+        if optional and isinstance(body, NotFound):
+            return body
+        return self._listing(endpoint, body, clean_text_only)
 
     def _endpoint(self, what: str, path: str, template: str, stream: str) -> Endpoint:
         url = self._settings.base_url + path

@@ -17,9 +17,9 @@ import typing as t
 from pathlib import Path
 
 import dotenv
-from singer_sdk.configuration._dict_config import parse_environment_config
 
 from tap_sequin.errors import ConfigError
+from tap_sequin.sdk_internals import parse_environment_config
 
 PREFIX = "TAP_SEQUIN_"
 # Variables of this prefix that the SDK itself reads, though they name no setting.

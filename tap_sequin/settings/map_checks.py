@@ -110,36 +110,6 @@ def check_stream_maps(stream_maps: object, schemas: t.Mapping[str, t.Mapping[str
                     )
 
 
-def name_failures_of_values(stream_map: object) -> None:
-    """Make an expression failing on a value raise ``ConfigError`` naming where it failed.
-
-    ``stream_map`` is one of the SDK's stream maps; only those that evaluate
-    expressions (``CustomStreamMap._eval``) are changed. The SDK lets ``int(name)`` or
-    ``1/0`` out bare, naming neither the stream nor the property, after an ERROR line.
-    """
-    evaluate = getattr(stream_map, "_eval", None)
-    if evaluate is None or not hasattr(stream_map, "stream_alias"):
-        return
-    stream = getattr(stream_map, "stream_alias", "?")
-
-    def named(
-        expr: str, expr_parsed: ast.Expr, record: dict[str, t.Any], property_name: str | None
-    ) -> t.Any:
-        try:
-            return evaluate(
-                expr=expr, expr_parsed=expr_parsed, record=record, property_name=property_name
-            )
-        except Exception as exc:
-            where = f"{stream}.{property_name or '__filter__'}"
-            sync = f" on sync {record['id']}" if isinstance(record.get("id"), str) else ""
-            raise ConfigError(
-                "stream_maps",
-                f"{where}: {expr!r} failed{sync}: {type(exc).__name__}: {exc!s:.200}",
-            ) from exc
-
-    stream_map._eval = named  # type: ignore[attr-defined]
-
-
 def _fake_methods(tree: ast.AST) -> set[str]:
     """The attributes an expression reads from ``fake`` (``fake.name()`` -> ``name``)."""
     return {

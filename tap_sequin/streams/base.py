@@ -1,4 +1,4 @@
-"""What the tap's streams share: a lean record path, and soft deletes only when they are safe.
+"""What the tap's streams share: settings, the client, and soft deletes only when safe.
 
 ACTIVATE_VERSION tells the target that rows of older versions are gone (target-postgres sets
 ``_sdc_deleted_at`` on them). It is sent after the last RECORD of a complete listing, and
@@ -12,86 +12,93 @@ nothing live; it stays off.
 
 from __future__ import annotations
 
-import logging
-import sys
+import contextlib
+import threading
+import time
 import typing as t
 from collections import Counter
 
-from singer_sdk.helpers._util import utc_now
 from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.mapper import RemoveRecordTransform
-from singer_sdk.singerlib import RecordMessage
-from singer_sdk.streams import Stream
 
-from tap_sequin.errors import TapSequinError
+from tap_sequin.client.fetch import OrderedFetcher
+from tap_sequin.sdk_internals import (
+    RecordCounting,
+    quiet_handled_failures,
+    set_record_version,
+    write_activate_version,
+)
 
 if t.TYPE_CHECKING:
     from singer_sdk.tap_base import Tap
 
+    from tap_sequin.client.api import SequinClient
+    from tap_sequin.runtime.control import RunControl
+    from tap_sequin.settings.parsing import Settings
+
 ACTIVATED = "ACTIVATE_VERSION sent"
+_V = t.TypeVar("_V")
 
 
-class _HandledFailures(logging.Filter):
-    """Drops the SDK's "An unhandled error occurred while syncing" for failures we explain.
-
-    The tap ends such runs with one ``tap-sequin: error:`` line; an ERROR line before it
-    saying the error was unhandled is noise and untrue. Other exceptions keep the line.
-    """
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if record.levelno >= logging.ERROR and str(record.msg).startswith(
-            "An unhandled error occurred while syncing"
-        ):
-            return not isinstance(sys.exc_info()[1], (TapSequinError, BrokenPipeError))
-        return True
-
-
-class SequinStream(Stream):
-    """Base of the tap's streams; counts the RECORDs each stream name actually received."""
+class SequinStream(RecordCounting):
+    """Base of the tap's streams. A subclass declares ``name``, ``schema`` and
+    ``primary_keys``; it receives the run's ``RunControl`` from the tap."""
 
     # Shaping already emits exactly the schema's JSON types; re-conforming every
     # record would only spend CPU.
     TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.NONE
+    replication_key = None
+    schema: t.ClassVar[dict[str, t.Any]]
 
-    def __init__(self, tap: Tap, schema: dict[str, t.Any], name: str) -> None:
-        super().__init__(tap, schema=schema, name=name)
-        self.logger.addFilter(_HandledFailures())
+    def __init__(self, tap: Tap, run: RunControl) -> None:
+        super().__init__(tap, schema=type(self).schema, name=self.name)
+        quiet_handled_failures(self.logger)
+        self.run = run
         # RECORD messages written, by the stream name they were written as.
         self.delivered: Counter[str] = Counter()
         # For the run's summary: what this stream did about soft deletes (None: not its job).
         self.activation: str | None = None
-        self._everything_selected: bool | None = None
+        self.version = 0
+
+    @property
+    def settings(self) -> Settings:
+        """The run's settings (checked by the tap before any stream runs)."""
+        return self.run.settings
 
     @property
     def emit_activate_version_messages(self) -> bool:
         # Never the SDK's way (before the first record); see activate_if_delivered().
         return False
 
-    def _generate_record_messages(
-        self, record: dict[str, t.Any]
-    ) -> t.Generator[RecordMessage, None, None]:
-        for message in self._record_messages(record):
-            self.delivered[message.stream] += 1
-            yield message
+    @contextlib.contextmanager
+    def client(self) -> t.Iterator[tuple[SequinClient, threading.Event]]:
+        """A client for this stream's requests, and the stop event that ends them.
 
-    def _record_messages(self, record: dict[str, t.Any]) -> t.Iterator[RecordMessage]:
-        # The SDK walks every record against the selection mask, nested objects
-        # included; when nothing is deselected (the usual case) that walk removes
-        # nothing and costs more CPU than shaping the record.
-        if self._everything_selected is None:
-            self._everything_selected = all(self.mask.values())
-        if not self._everything_selected:
-            yield from super()._generate_record_messages(record)
-            return
-        for stream_map in self.stream_maps:
-            mapped = stream_map.transform(record)
-            if mapped is not None:
-                yield RecordMessage(
-                    stream=stream_map.stream_alias,
-                    record=mapped,
-                    version=self._stream_version,
-                    time_extracted=utc_now(),
-                )
+        On the way out (also when the SDK closes a generator early, as in dry runs) the
+        workers are stopped, then their connections closed.
+        """
+        # Imported here, not at the top: --about and --discover never need HTTP.
+        from tap_sequin.client.api import SequinClient
+
+        with self.run.stop_event() as stop:
+            client = SequinClient(self.settings, self.logger, stop)
+            try:
+                yield client, stop
+            finally:
+                stop.set()
+                client.close()
+
+    def fetch_one(self, call: t.Callable[[], _V], stop: threading.Event) -> _V:
+        """``call()`` on a worker thread, so a signal is noticed while it downloads."""
+        fetcher: OrderedFetcher[int, _V] = OrderedFetcher(
+            lambda _: call(), 1, stop, self.run.interruption
+        )
+        return next(iter(fetcher.run([0])))[1]
+
+    def start_version(self) -> None:
+        """From now on RECORDs carry this run's version (activated only once all are out)."""
+        self.version = int(time.time() * 1000)
+        set_record_version(self, self.version)
 
     def activate_if_delivered(self, listed: int, noun: str, incomplete: str | None) -> None:
         """After the last RECORD of a listing of ``listed`` objects: activate, or say why not.
@@ -100,7 +107,7 @@ class SequinStream(Stream):
         """
         reason = incomplete or self._why_not_delivered(listed, noun)
         if reason is None:
-            self._write_activate_version_message(t.cast(int, self._stream_version))
+            write_activate_version(self, self.version)
             self.activation = ACTIVATED
             return
         self.activation = f"no ACTIVATE_VERSION: {reason}"
@@ -128,8 +135,3 @@ class SequinStream(Stream):
                     f"'{stream_map.stream_alias}' (a stream map filters them)"
                 )
         return None
-
-
-def plural(count: int, noun: str) -> str:
-    """``1 sync``, ``2 syncs``."""
-    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"

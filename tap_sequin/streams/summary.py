@@ -11,46 +11,69 @@ from __future__ import annotations
 
 import typing as t
 
-from tap_sequin.streams.base import plural
+from tap_sequin.streams.listing import ListingStream
+from tap_sequin.streams.syncs import SyncHealthHistoryStream, SyncsStream
 
 if t.TYPE_CHECKING:
     from tap_sequin.streams.base import SequinStream
-    from tap_sequin.streams.credentials import CredentialsStream
-    from tap_sequin.streams.sync_reading import SyncReading
-    from tap_sequin.streams.syncs import SyncHealthHistoryStream, SyncsStream
 
 
-def run_summary(
-    reading: SyncReading,
-    syncs: SyncsStream,
-    history: SyncHealthHistoryStream,
-    credentials: CredentialsStream,
-) -> str:
+def run_summary(streams: t.Iterable[SequinStream]) -> str:
     """E.g. ``extracted 25 syncs (ACTIVATE_VERSION sent); 25 rows of sync_health_history;
     32 credentials (ACTIVATE_VERSION sent)``; ``extracted 3 syncs of 25 read`` when a stream
     map filtered some out."""
+    ordered = sorted(
+        streams, key=lambda s: not isinstance(s, (SyncsStream, SyncHealthHistoryStream))
+    )
+    parts = []
+    for stream in ordered:
+        if isinstance(stream, SyncsStream):
+            parts.extend(_syncs(stream))
+        elif isinstance(stream, SyncHealthHistoryStream):
+            parts.extend(_history(stream))
+        elif isinstance(stream, ListingStream):
+            parts.extend(_listing(stream))
+    return "; ".join(parts) or "no stream selected"
+
+
+def plural(count: int, noun: str) -> str:
+    """``1 sync``, ``2 syncs``."""
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
+def _syncs(syncs: SyncsStream) -> list[str]:
+    reading = syncs.reading
+    if reading is None:
+        return []
     parts = []
     if syncs.selected:
         sent = syncs.delivered[syncs.name]
         part = f"extracted {plural(sent, 'sync')}{_of(sent, reading.extracted, 'read')}"
         parts.append(part + _also(syncs) + _activation(syncs))
-    if history.selected:
-        sent = history.delivered[history.name]
-        part = f"{plural(sent, 'row')} of sync_health_history"
-        if sent != reading.extracted:
-            part += f" (of {plural(reading.extracted, 'sync')} read)"
-        parts.append(part + _also(history))
-    if reading.not_found and (syncs.selected or history.selected):
+    if reading.not_found:
         shown = ", ".join(reading.not_found[:10])
         parts.append(f"{len(reading.not_found)} not found: {shown}")
-    if credentials.selected:
-        if not credentials.served:
-            parts.append("credentials not served (404)")
-        else:
-            sent = credentials.delivered[credentials.name]
-            part = f"{plural(sent, 'credential')}{_of(sent, credentials.extracted, 'listed')}"
-            parts.append(part + _also(credentials) + _activation(credentials))
-    return "; ".join(parts) or "no stream selected"
+    return parts
+
+
+def _history(history: SyncHealthHistoryStream) -> list[str]:
+    if not history.selected:
+        return []
+    sent = history.delivered[history.name]
+    part = f"{plural(sent, 'row')} of {history.name}"
+    if sent != history.extracted:
+        part += f" (of {plural(history.extracted, 'sync')} read)"
+    return [part + _also(history)]
+
+
+def _listing(stream: ListingStream) -> list[str]:
+    if not stream.selected:
+        return []
+    if not stream.served:
+        return [f"{stream.name} not served (404)"]
+    sent = stream.delivered[stream.name]
+    part = f"{plural(sent, stream.noun)}{_of(sent, stream.outcome.extracted, 'listed')}"
+    return [part + _also(stream) + _activation(stream)]
 
 
 def _of(sent: int, read: int, verb: str) -> str:

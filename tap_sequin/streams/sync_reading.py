@@ -5,8 +5,7 @@ concurrently, or ``GET /v1/syncs`` once) and shaped once; a sync is emitted once
 even when two configured ids (or two listing items) answer with it. Each shaped row goes to the
 ``syncs`` stream, and its health is noted for ``sync_health_history`` (when that stream is
 selected): so the history costs no request, and deselecting either stream, or mapping its
-records, never changes the other. If ``syncs`` is not synced, the history stream drives the
-reading itself.
+records, never changes the other.
 
 What is noted per sync is small (id, status, the health values), so the history of 10,000
 syncs holds a few MB until the history stream writes it.
@@ -21,12 +20,14 @@ import threading
 import typing as t
 from urllib.parse import urlsplit
 
+from tap_sequin.client.fetch import OrderedFetcher
 from tap_sequin.errors import ConfigError, SequinAPIError
 from tap_sequin.shaping.syncs import MalformedSync, SyncShaper
+from tap_sequin.streams.listing import ListingOutcome, shaped_items
 
 if t.TYPE_CHECKING:
-    from tap_sequin.client.api import SequinClient
-    from tap_sequin.client.fetch import OrderedFetcher
+    from tap_sequin.client.api import Listing, SequinClient
+    from tap_sequin.runtime.control import RunControl
     from tap_sequin.settings.parsing import Settings
 
 # The columns of sync_health_history that come from a syncs row, in schema order.
@@ -40,76 +41,64 @@ _HISTORY_COLUMNS = (
 )
 _NOTED = operator.itemgetter("id", *_HISTORY_COLUMNS)
 
-# A broken listing can hold thousands of unusable items: name a few, count the rest.
-_SKIPS_SHOWN = 10
+FetchOne = t.Callable[[t.Callable[[], t.Any], threading.Event], t.Any]
 
 
 class SyncReading:
-    """Reads the run's syncs once; yields ``syncs`` rows and keeps the health history rows.
-
-    ``stop_event`` gives the run's stop event (a context manager); ``interruption`` builds
-    the exception a stopped run raises; ``check_interrupted`` raises it if a signal came.
-    """
+    """Reads the run's syncs once; yields ``syncs`` rows and keeps the health history rows."""
 
     def __init__(
         self,
         settings: Settings,
-        logger: logging.Logger,
-        stop_event: t.Callable[[], t.ContextManager[threading.Event]],
-        interruption: t.Callable[[], BaseException],
-        check_interrupted: t.Callable[[], None],
+        logger: logging.Logger | logging.LoggerAdapter[t.Any],
+        run: RunControl,
         *,
         keep_history: bool,
     ) -> None:
         self._settings = settings
         self._logger = logger
-        self._stop_event = stop_event
-        self._interruption = interruption
-        self._check_interrupted = check_interrupted
+        self._run = run
         self._keep_history = keep_history
         self._history: list[tuple[t.Any, ...]] = []
         self.observed_at = ""
-        self.started = False
-        self.extracted = 0
         self.not_found: list[str] = []
         # Ids whose 404 did not say the sync is gone; the run fails once every stream is out.
         self.unexplained_404: list[str] = []
         self.failure: SequinAPIError | None = None
-        # A listing is complete when every item became a row: only then may deletions apply.
-        self.complete = False
+        self.outcome = ListingOutcome()
 
-    def rows(self) -> t.Iterator[dict[str, t.Any]]:
-        """Yield one ``syncs`` row per sync: configured ids in their order, else the list."""
-        # Imported here, not at the top: --about and --discover never need HTTP.
-        from tap_sequin.client.api import SequinClient
+    @property
+    def extracted(self) -> int:
+        """Syncs read this run (each one ``syncs`` row)."""
+        return self.outcome.extracted
 
-        self.started = True
+    @property
+    def complete(self) -> bool:
+        """Whether every listed item became a row: only then may deletions apply."""
+        return self.outcome.complete
+
+    def rows(
+        self, client: SequinClient, stop: threading.Event, fetch_one: FetchOne
+    ) -> t.Iterator[dict[str, t.Any]]:
+        """Yield one ``syncs`` row per sync: configured ids in their order, else the list.
+
+        ``fetch_one(call, stop)`` runs one call on a worker, so a signal is noticed meanwhile.
+        """
         self.observed_at = datetime.datetime.now(datetime.timezone.utc).isoformat()
-        shaper = SyncShaper(self._logger)
-        with self._stop_event() as stop:
-            client = SequinClient(self._settings, self._logger, stop)
-            try:
-                if self._settings.lists_every_sync:
-                    rows = self._every_sync(client, shaper, stop)
-                else:
-                    rows = self._configured_syncs(client, shaper, stop)
-                for row in rows:
-                    if self._keep_history:
-                        self._history.append(_NOTED(row))
-                    yield row
-                # Each problem was warned about once; say how many syncs it touched.
-                shaper.log_summary()
-            finally:
-                # Also reached when the SDK closes this generator early (dry runs):
-                # stop the workers, then close their connections.
-                stop.set()
-                client.close()
+        shaper = SyncShaper(t.cast(logging.Logger, self._logger))
+        if self._settings.lists_every_sync:
+            rows = self._every_sync(fetch_one(client.list_syncs, stop), shaper)
+        else:
+            rows = self._configured_syncs(client, shaper, stop)
+        for row in rows:
+            if self._keep_history:
+                self._history.append(_NOTED(row))
+            yield row
+        # Each problem was warned about once; say how many syncs it touched.
+        shaper.log_summary()
 
     def history(self) -> t.Iterator[dict[str, t.Any]]:
-        """The ``sync_health_history`` rows of this run, reading the syncs first if needed."""
-        if not self.started:
-            for _ in self.rows():
-                pass
+        """The ``sync_health_history`` rows of the syncs read so far."""
         observed_at = self.observed_at
         noted, self._history = self._history, []  # held no longer than needed
         for sync_id, *values in noted:
@@ -120,9 +109,7 @@ class SyncReading:
     def _fetcher(
         self, fetch: t.Callable[[t.Any], t.Any], workers: int, stop: threading.Event
     ) -> OrderedFetcher[t.Any, t.Any]:
-        from tap_sequin.client.fetch import OrderedFetcher
-
-        return OrderedFetcher(fetch, workers, stop, self._interruption)
+        return OrderedFetcher(fetch, workers, stop, self._run.interruption)
 
     def _configured_syncs(
         self, client: SequinClient, shaper: SyncShaper, stop: threading.Event
@@ -177,7 +164,7 @@ class SyncReading:
                     sync_id,
                     row["id"],
                 )
-            self.extracted += 1
+            self.outcome.extracted += 1
             yield row
         if self.extracted == 0 and self.not_found:
             # Every configured id answered 404: far more likely a wrong base_url or
@@ -202,40 +189,15 @@ class SyncReading:
                 status=404,
             )
 
-    def _every_sync(
-        self, client: SequinClient, shaper: SyncShaper, stop: threading.Event
-    ) -> t.Iterator[dict[str, t.Any]]:
-        # The listing runs on a worker too, so a signal is noticed while it downloads.
-        fetcher = self._fetcher(lambda _: client.list_syncs(), 1, stop)
-        listing = next(iter(fetcher.run([0])))[1]
-        shaper.expect_clean_text(getattr(listing, "clean_text_only", False))
-        complete = True
-        skipped = 0
-        seen: set[str] = set()
-        for position, raw in enumerate(listing):
-            self._check_interrupted()
-            try:
-                row = shaper.shape(raw)
-            except MalformedSync as exc:
-                complete = False
-                skipped += 1
-                if skipped <= _SKIPS_SHOWN:
-                    self._logger.warning(
-                        "listing item %d: %s; skipped, and no sync is marked deleted this run",
-                        position,
-                        exc,
-                    )
-                continue
-            if row["id"] in seen:
-                self._logger.warning("sync %s: listed twice; extracted once", row["id"])
-                continue
-            seen.add(row["id"])
-            self.extracted += 1
-            yield row
-        if skipped > _SKIPS_SHOWN:
-            self._logger.warning(
-                "%d listing items in all were skipped (the first %d are named above)",
-                skipped,
-                _SKIPS_SHOWN,
-            )
-        self.complete = complete
+    def _every_sync(self, listing: Listing, shaper: SyncShaper) -> t.Iterator[dict[str, t.Any]]:
+        shaper.expect_clean_text(listing.clean_text_only)
+        yield from shaped_items(
+            listing,
+            shaper.shape,
+            MalformedSync,
+            noun="sync",
+            where="listing",
+            logger=self._logger,
+            check_interrupted=self._run.check_interrupted,
+            outcome=self.outcome,
+        )

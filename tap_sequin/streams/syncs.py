@@ -1,23 +1,21 @@
 """The streams about syncs: ``syncs`` (the latest state) and ``sync_health_history``.
 
-The streams only say *what*. Both are built from one reading of the syncs per run
-(``sync_reading``): HTTP lives in ``client`` and ``fetch``, turning a raw sync into a row
-in ``shaping``, soft deletes in ``sequin_stream``.
+Both come from one reading of the syncs per run (``sync_reading``). ``sync_health_history``
+is the SDK's child stream of ``syncs``: the SDK runs ``syncs`` first, and also when only
+the history is selected (then it reads without writing RECORDs), and the history is
+written once, after the last sync, from what the reading noted on the way.
 """
 
 from __future__ import annotations
 
-import time
 import typing as t
 
 from tap_sequin.shaping.schemas import SYNC_HEALTH_HISTORY_SCHEMA, SYNC_SCHEMA
 from tap_sequin.streams.base import SequinStream
+from tap_sequin.streams.sync_reading import SyncReading
 
 if t.TYPE_CHECKING:
-    from singer_sdk.helpers.types import Context
-
-    from tap_sequin.streams.sync_reading import SyncReading
-    from tap_sequin.tap import TapSequin
+    from singer_sdk.helpers.types import Context, Record
 
 
 class SyncsStream(SequinStream):
@@ -28,37 +26,38 @@ class SyncsStream(SequinStream):
     """
 
     name = "syncs"
+    schema = SYNC_SCHEMA
     primary_keys: t.ClassVar[list[str]] = ["id"]
-    replication_key = None
 
-    def __init__(self, tap: TapSequin) -> None:
-        super().__init__(tap, SYNC_SCHEMA, "syncs")
-        self._sequin_tap = tap
-
-    @property
-    def extracted(self) -> int:
-        """Syncs read this run (each one RECORD)."""
-        return self._sequin_tap.sync_reading.extracted
-
-    @property
-    def not_found(self) -> list[str]:
-        """Configured sync ids Sequin answered 404 for, this run."""
-        return self._sequin_tap.sync_reading.not_found
+    def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.reading: SyncReading | None = None
 
     def get_records(self, context: Context | None) -> t.Iterable[dict[str, t.Any]]:
         """Yield one row per sync: configured ids in their order, else the whole list."""
-        tap = self._sequin_tap
-        reading = tap.sync_reading
-        listing = tap.settings.lists_every_sync
+        history = [child for child in self.child_streams if child.selected]
+        reading = SyncReading(self.settings, self.logger, self.run, keep_history=bool(history))
+        self.reading = reading
+        listing = self.settings.lists_every_sync and self.selected
         if listing:
-            # Records carry the version; it is activated only once all of them are out.
-            self._stream_version = int(time.time() * 1000)
-        yield from reading.rows()
+            self.start_version()
+        with self.client() as (client, stop):
+            yield from reading.rows(client, stop, self.fetch_one)
         # Reached only after the SDK has written the last RECORD (it resumes this
         # generator to ask for the next one).
         if listing:
             incomplete = None if reading.complete else "the listing had unusable items"
             self.activate_if_delivered(reading.extracted, "syncs", incomplete)
+        for child in history:
+            if isinstance(child, SyncHealthHistoryStream):
+                child.observed = reading
+            child.sync()
+
+    def generate_child_contexts(
+        self, record: Record, context: Context | None
+    ) -> t.Iterable[Context | None]:
+        """None per record: the history is synced once, after the last sync (above)."""
+        return ()
 
 
 class SyncHealthHistoryStream(SequinStream):
@@ -69,14 +68,20 @@ class SyncHealthHistoryStream(SequinStream):
     """
 
     name = "sync_health_history"
+    schema = SYNC_HEALTH_HISTORY_SCHEMA
     primary_keys: t.ClassVar[list[str]] = ["sync_id", "observed_at"]
-    replication_key = None
+    parent_stream_type = SyncsStream
 
-    def __init__(self, tap: TapSequin) -> None:
-        super().__init__(tap, SYNC_HEALTH_HISTORY_SCHEMA, "sync_health_history")
-        self._sequin_tap = tap
+    def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.observed: SyncReading | None = None
+
+    @property
+    def extracted(self) -> int:
+        """Syncs observed this run."""
+        return self.observed.extracted if self.observed is not None else 0
 
     def get_records(self, context: Context | None) -> t.Iterable[dict[str, t.Any]]:
-        """Yield this run's observation of every sync ``syncs`` read (or would have)."""
-        reading: SyncReading = self._sequin_tap.sync_reading
-        yield from reading.history()
+        """Yield this run's observation of every sync ``syncs`` read."""
+        if self.observed is not None:
+            yield from self.observed.history()
