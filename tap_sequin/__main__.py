@@ -104,9 +104,8 @@ def _outside_the_collector() -> t.Iterator[None]:
     The SDK's imports (requests, jsonschema, fsspec, joblib and more) leave about 50,000
     objects that live as long as the process. CPython's collector walks them while the
     imports run, in every later full collection, and once more at exit; ``gc.freeze()``
-    moves them to the permanent generation, where no collection looks. Measured here
-    (2 vCPU AMD EPYC, Python 3.11.7; a process that imports the tap and exits, median of
-    5): 701 ms as before, 553 ms so. Collection stays on for everything the run creates.
+    moves them to the permanent generation, where no collection looks (the start-up it
+    saves is in benchmarks/RESULTS.md). Collection stays on for everything the run creates.
     """
     enabled = gc.isenabled()
     gc.disable()

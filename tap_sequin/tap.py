@@ -21,14 +21,8 @@ from tap_sequin.runtime.control import RunControl
 from tap_sequin.runtime.output import BufferedSingerWriter
 from tap_sequin.sdk_internals import name_failures_of_values
 from tap_sequin.settings import environment
-from tap_sequin.settings.catalog_checks import refuse_changed_types, unknown_catalog_streams
-from tap_sequin.settings.config_checks import (
-    environment_warnings,
-    refuse_bad_batch_config,
-    refuse_bad_flattening,
-    refuse_schema_errors,
-    refuse_unknown_settings,
-)
+from tap_sequin.settings.catalog_checks import check_catalog
+from tap_sequin.settings.config_checks import checked_config
 from tap_sequin.settings.map_checks import (
     check_faker_config,
     check_stream_maps,
@@ -38,7 +32,6 @@ from tap_sequin.settings.parsing import (
     DEFAULT_BASE_URL,
     DEFAULT_USER_AGENT,
     Settings,
-    normalised_config,
     parse_settings,
 )
 
@@ -46,6 +39,12 @@ if t.TYPE_CHECKING:
     from singer_sdk.streams import Stream
 
     from tap_sequin.streams.base import SequinStream
+
+
+# singer-sdk 0.55 moved ACTIVATE_VERSION from TapCapabilities to PluginCapabilities.
+_ACTIVATE_VERSION = (
+    getattr(PluginCapabilities, "ACTIVATE_VERSION", None) or TapCapabilities.ACTIVATE_VERSION
+)
 
 
 class TapSequin(Tap):
@@ -65,7 +64,7 @@ class TapSequin(Tap):
         PluginCapabilities.BATCH,
         PluginCapabilities.STRUCTURED_LOGGING,
         TapCapabilities.TEST,
-        TapCapabilities.ACTIVATE_VERSION,
+        _ACTIVATE_VERSION,
     ]
 
     config_jsonschema = th.PropertiesList(
@@ -168,7 +167,13 @@ class TapSequin(Tap):
             )
         # Our checks come before the SDK's: one line per problem, and never the token's
         # value (the SDK's JSON-schema messages quote the offending value).
-        kwargs["config"] = self._checked_config(config, strict=kwargs.get("validate_config", True))
+        kwargs["config"], self._settings = checked_config(
+            config,
+            self._full_config_schema(),
+            strict=kwargs.get("validate_config", True),
+            reads_environment=self._reads_environment,
+            warn=self.logger.warning,
+        )
         super().__init__(*args, **kwargs)
         # After the SDK's own handlers: a signal stops the run between two whole messages
         # and the run exits non-zero (the SDK's handler lets it exit 0).
@@ -184,40 +189,22 @@ class TapSequin(Tap):
         return self._settings
 
     @classmethod
+    def append_builtin_config(cls, config_jsonschema: dict[str, t.Any]) -> None:
+        """The SDK's built-in settings, less one the tap cannot honour.
+
+        ``emit_activate_version_messages`` (singer-sdk 0.55 on) would send ACTIVATE_VERSION
+        before the first RECORD; the tap sends it after a complete listing only, so the
+        setting is not offered (given anyway, it is refused as unknown).
+        """
+        super().append_builtin_config(config_jsonschema)
+        config_jsonschema.get("properties", {}).pop("emit_activate_version_messages", None)
+
+    @classmethod
     def _full_config_schema(cls) -> dict[str, t.Any]:
         """The config JSON schema with the SDK's built-in settings (stream maps, ...)."""
         schema = copy.deepcopy(cls.config_jsonschema)
         cls.append_builtin_config(schema)
         return schema
-
-    def _checked_config(self, config: dict[str, t.Any], *, strict: bool) -> dict[str, t.Any]:
-        """``config`` checked and normalised (numbers given as text become numbers).
-
-        Not ``strict`` (``--discover``): no check refuses anything, quietly.
-        """
-        schema = self._full_config_schema()
-        if not strict:
-            with contextlib.suppress(ConfigError):
-                config = normalised_config(config, parse_settings(config), schema)
-            return config
-        try:
-            settings = parse_settings(config)
-        except ConfigError as exc:
-            unread = environment.unread_variables([exc.setting], config)
-            if unread and not self._reads_environment:
-                raise ConfigError(exc.setting, environment.unread_hint(unread)) from None
-            raise
-        for line in environment_warnings(schema, config, reads_environment=self._reads_environment):
-            self.logger.warning(line)
-        refuse_unknown_settings(schema, config)
-        config = normalised_config(config, settings, schema)
-        for line in settings.corrections:
-            self.logger.warning(line)
-        refuse_schema_errors(schema, config)
-        refuse_bad_batch_config(config)
-        refuse_bad_flattening(config)
-        self._settings = settings
-        return config
 
     # -- stream maps and flattening ---------------------------------------------
 
@@ -284,7 +271,7 @@ class TapSequin(Tap):
         a catalog that changes a property's type. A run that extracted what it could but
         not everything it was asked for raises once every stream is out.
         """
-        self._check_catalog()
+        check_catalog(self.input_catalog, self.streams, self.logger.warning)
         try:
             self.sync_all()
         except TapSequinError:
@@ -304,23 +291,6 @@ class TapSequin(Tap):
             if failure is not None:
                 # Everything reachable is out; the run still could not do all of its job.
                 raise failure
-
-    def _check_catalog(self) -> None:
-        if self.input_catalog is not None:
-            ids = [entry.tap_stream_id for entry in self.input_catalog.streams]
-            for line in unknown_catalog_streams(ids, self.streams):
-                self.logger.warning(line)
-            for stream in self.streams.values():
-                if stream.selected:
-                    refuse_changed_types(stream.name, stream.schema, stream.effective_schema)
-        for stream in self.streams.values():
-            if stream.replication_method != "FULL_TABLE":
-                raise ConfigError(
-                    "catalog replication-method",
-                    f"stream '{stream.name}' supports FULL_TABLE only, not "
-                    f"{stream.replication_method}: health changes without updated_at moving, "
-                    "so nothing else is safe",
-                )
 
     def _sequin_streams(self) -> list[SequinStream]:
         return list(t.cast("dict[str, SequinStream]", self.streams).values())

@@ -2,15 +2,28 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import os
 import re
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from .conftest import REPO
 
 
+def _locked_sdk() -> str:
+    found = re.search(r'name = "singer-sdk"\nversion = "([^"]+)"', (REPO / "uv.lock").read_text())
+    assert found, "singer-sdk is not in uv.lock"
+    return found.group(1)
+
+
+@pytest.mark.skipif(
+    importlib.metadata.version("singer-sdk") != _locked_sdk(),
+    reason="the README's table is generated on the locked singer-sdk (its settings' words differ)",
+)
 def test_readme_settings_table_matches_about_output() -> None:
     done = subprocess.run(
         [sys.executable, str(REPO / "scripts" / "update_readme.py"), "--check"],

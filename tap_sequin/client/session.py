@@ -12,14 +12,10 @@ socket is found through urllib3's extension points (a pool manager's
 with the attempt of the thread that uses it. Nothing here reads or writes HTTP.
 
 One session is shared by the worker threads, its adapter's pool sized to
-``max_concurrent_requests``. Measured side by side (``benchmarks/http_sessions.py``, 8
-workers, sandbox in its own process, 2 vCPU shared with other jobs, median of 5 rounds):
-3,000 GETs at 0 ms, shared 6.36 s and 1,886 us CPU per request, a session per worker
-6.43 s and 1,901 us; 2,000 GETs at 20 ms, shared 6.66 s / 1,945 us, per worker 7.07 s /
-2,008 us. Both open exactly one connection per worker. Equal within noise, so the simpler
-layout wins: one pool to close on a stop, no sessions left behind in finished threads,
-and one cookie jar and adapter configuration. (Most of the CPU is requests' own, a third of
-it re-reading proxy variables from the environment on every request, as documented.)
+``max_concurrent_requests``. A session per worker measured no faster
+(``benchmarks/http_sessions.py``), so the simpler layout wins: one pool to close on a
+stop, no sessions left behind in finished threads, and one cookie jar and adapter
+configuration.
 
 Proxies, CA bundles (files and directories), ``NO_PROXY`` and friends are requests' own:
 the client asks requests' ``merge_environment_settings`` once, for ``base_url``, and keeps

@@ -24,10 +24,9 @@ if t.TYPE_CHECKING:
 
 # The server stamps arrival, we stamp departure; between them lie requests' own work
 # (other threads may hold the GIL meanwhile) and the network. The slack keeps a request
-# released exactly one window later from landing inside the previous one. Measured at a
-# cap of 20/s with 8 workers on a loaded 2-vCPU machine: with 20 ms the server saw 22-26
-# starts in its busiest second in 4 of 10 runs, with 50 ms 20 in 16 of 16. It costs at
-# most 5% of the cap's throughput.
+# released exactly one window later from landing inside the previous one (a smaller slack
+# let the server count more starts than the cap in its busiest second on a loaded
+# machine). It costs at most 5% of the cap's throughput.
 _WINDOW_SLACK = 0.05
 
 

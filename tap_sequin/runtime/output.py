@@ -2,14 +2,13 @@
 
 Messages are encoded with ``msgspec`` (the encoder of the SDK's ``singer-sdk[msgspec]``
 extra, ``singer_sdk.contrib.msgspec``), which is an order of magnitude cheaper than the
-SDK's default ``simplejson`` writer: measured here (2 vCPU AMD EPYC, one ``syncs`` RECORD
-of about 1.4 KB), 5.4 us against 60.6 us per message, which is 0.55 s of CPU per 10,000
-syncs. Both write a NaN or infinite float (Python's ``json`` accepts them from the API,
-inside a sync's ``metadata``) as ``null``. A message ``msgspec`` cannot encode (a string
-holding a lone surrogate) is encoded by the SDK's own serializer instead, which escapes it.
-Either way the line is UTF-8 JSON with no character a reader could take for a line end
-(U+0085, U+2028 and U+2029 are escaped, as the SDK's ASCII output did); ``time_extracted``
-is RFC 3339 in UTC (``...Z``).
+SDK's default ``simplejson`` writer (benchmarks/RESULTS.md has the figures). Both write a
+NaN or infinite float (Python's ``json`` accepts them from the API, inside a sync's
+``metadata``) as ``null``. A message ``msgspec`` cannot encode (a string holding a lone
+surrogate) is encoded by the SDK's own serializer instead, which escapes it. Either way
+the line is UTF-8 JSON with no character a reader could take for a line end (U+0085,
+U+2028 and U+2029 are escaped, as the SDK's ASCII output did); ``time_extracted`` is RFC
+3339 in UTC (``...Z``).
 
 The SDK writes and flushes stdout once per message: a ``write`` system call per RECORD
 (and with ``PYTHONUNBUFFERED`` set, as in many containers, Python adds no buffer of its

@@ -13,6 +13,10 @@ import typing as t
 
 from tap_sequin.errors import ConfigError
 
+if t.TYPE_CHECKING:
+    from singer_sdk.singerlib import Catalog
+    from singer_sdk.streams import Stream
+
 
 def _types(schema: t.Mapping[str, t.Any]) -> frozenset[str]:
     types = schema.get("type", [])
@@ -49,4 +53,26 @@ def refuse_changed_types(
                 f"--catalog declares {stream}.{name} as {'/'.join(sorted(_types(schema)))}, "
                 f"but tap-sequin emits {'/'.join(sorted(_types(own[name])))}; a catalog may "
                 "select streams and properties, not change their types: rerun --discover",
+            )
+
+
+def check_catalog(
+    catalog: Catalog | None, streams: t.Mapping[str, Stream], warn: t.Callable[[str], None]
+) -> None:
+    """Before a run: warn of catalog streams the tap lacks, refuse changed property types,
+    and refuse any replication method but FULL_TABLE (health changes without ``updated_at``
+    moving, so nothing else is safe)."""
+    if catalog is not None:
+        for line in unknown_catalog_streams([e.tap_stream_id for e in catalog.streams], streams):
+            warn(line)
+        for stream in streams.values():
+            if stream.selected:
+                refuse_changed_types(stream.name, stream.schema, stream.effective_schema)
+    for stream in streams.values():
+        if stream.replication_method != "FULL_TABLE":
+            raise ConfigError(
+                "catalog replication-method",
+                f"stream '{stream.name}' supports FULL_TABLE only, not "
+                f"{stream.replication_method}: health changes without updated_at moving, "
+                "so nothing else is safe",
             )

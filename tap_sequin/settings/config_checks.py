@@ -8,6 +8,7 @@ validation failed", quoting values (a mistyped token is still a token).
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import importlib
 import importlib.util
@@ -17,6 +18,43 @@ from singer_sdk.plugin_base import JSONSchemaValidator
 
 from tap_sequin.errors import ConfigError
 from tap_sequin.settings import environment
+from tap_sequin.settings.parsing import Settings, normalised_config, parse_settings
+
+
+def checked_config(
+    config: dict[str, t.Any],
+    schema: t.Mapping[str, t.Any],
+    *,
+    strict: bool,
+    reads_environment: bool,
+    warn: t.Callable[[str], None],
+) -> tuple[dict[str, t.Any], Settings | None]:
+    """``config`` checked against ``schema`` and normalised (numbers given as text become
+    numbers), with the ``Settings`` it gives; the first problem raises ``ConfigError``.
+
+    Not ``strict`` (``--discover``): nothing is refused, quietly, and no ``Settings`` made.
+    """
+    if not strict:
+        with contextlib.suppress(ConfigError):
+            config = normalised_config(config, parse_settings(config), schema)
+        return config, None
+    try:
+        settings = parse_settings(config)
+    except ConfigError as exc:
+        unread = environment.unread_variables([exc.setting], config)
+        if unread and not reads_environment:
+            raise ConfigError(exc.setting, environment.unread_hint(unread)) from None
+        raise
+    for line in environment_warnings(schema, config, reads_environment=reads_environment):
+        warn(line)
+    refuse_unknown_settings(schema, config)
+    config = normalised_config(config, settings, schema)
+    for line in settings.corrections:
+        warn(line)
+    refuse_schema_errors(schema, config)
+    refuse_bad_batch_config(config)
+    refuse_bad_flattening(config)
+    return config, settings
 
 
 def refuse_unknown_settings(schema: t.Mapping[str, t.Any], config: t.Mapping[str, t.Any]) -> None:
@@ -96,13 +134,17 @@ def refuse_bad_batch_config(config: t.Mapping[str, t.Any]) -> None:
         return
     if not isinstance(batch, dict):
         raise ConfigError("batch_config", f"must be an object such as {BATCH_EXAMPLE}")
-    for part in ("encoding", "storage"):
-        if not isinstance(batch.get(part), dict):
-            raise ConfigError("batch_config", f'needs "{part}", e.g. {BATCH_EXAMPLE}')
-    encoding, storage = batch["encoding"], batch["storage"]
+    encoding = batch.get("encoding")
+    if not isinstance(encoding, dict):
+        raise ConfigError("batch_config", f'needs "encoding", e.g. {BATCH_EXAMPLE}')
     fmt = encoding.get("format")
     if fmt not in ("jsonl", "parquet"):
-        raise ConfigError("batch_config", 'encoding.format must be "jsonl" or "parquet"')
+        raise ConfigError(
+            "batch_config.encoding.format", f'must be "jsonl" or "parquet", not {fmt!r}'
+        )
+    storage = batch.get("storage")
+    if not isinstance(storage, dict):
+        raise ConfigError("batch_config", f'needs "storage", e.g. {BATCH_EXAMPLE}')
     if fmt == "parquet" and importlib.util.find_spec("pyarrow") is None:
         raise ConfigError(
             "batch_config",

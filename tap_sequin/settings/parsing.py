@@ -159,7 +159,7 @@ def parse_sync_ids(value: object) -> tuple[str, ...]:
 
 
 # Beyond these a value is a mistake, not a wish: 10**20 threads or a timeout past the
-# platform's clock exhaust the machine or crash (issue 9), where a one-line refusal helps.
+# platform's clock exhaust the machine or crash, where a one-line refusal helps.
 UPPER_BOUNDS: dict[str, float] = {
     "request_timeout": 3600,
     "retry_backoff_seconds": 3600,

@@ -11,8 +11,11 @@ from typing import Any
 
 from tap_sequin.shaping.nul import replace_nul
 from tap_sequin.shaping.problems import ProblemLog, quote
-from tap_sequin.shaping.schemas import INT64_MAX, INT64_MIN
 from tap_sequin.shaping.timestamps import to_utc_rfc3339
+
+# The integer columns' bounds (the schemas say them too): what every target can store.
+INT64_MIN = -(2**63)
+INT64_MAX = 2**63 - 1
 
 # target-postgres (Python's json) failed to read a record whose object was nested ~950
 # levels deep, and then the whole load; real objects are nowhere near this.

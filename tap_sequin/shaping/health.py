@@ -1,6 +1,6 @@
 """Health objects (of syncs and of credentials) flattened into columns, nothing dropped.
 
-Sequin documents health only by example (see shared/reference/sequin-api.md):
+Sequin documents health only by example:
 
 - a sync's current shape: ``{"status": "healthy", "sync_id": "..."}``;
 - a sync's older shape: ``{"status": "warn", "credential": {"status": "ok", "notes": [...],
@@ -25,6 +25,8 @@ _PART_KEYS = frozenset({"status", "notes", "time"})
 _CREDENTIAL_KEYS = _PART_KEYS
 _KEPT = "keeping it in the health column only"
 
+# The one list of a sync's health columns, in row order: the syncs schema and row, and the
+# sync_health_history schema and row, are built from it.
 SYNC_HEALTH_COLUMNS = (
     "health_status",
     "health_sync_id",
@@ -33,6 +35,8 @@ SYNC_HEALTH_COLUMNS = (
     "health_notes",
     "health",
 )
+# sync_health_history keys its rows by sync_id already.
+SYNC_HISTORY_HEALTH_COLUMNS = tuple(c for c in SYNC_HEALTH_COLUMNS if c != "health_sync_id")
 
 
 def sync_health(value: Any, sync_id: str, read: FieldReader) -> tuple[Any, ...]:

@@ -16,8 +16,8 @@ from typing import Any
 
 from singer_sdk import typing as th
 
-INT64_MIN = -(2**63)
-INT64_MAX = 2**63 - 1
+from tap_sequin.shaping.fields import INT64_MAX, INT64_MIN
+from tap_sequin.shaping.health import SYNC_HEALTH_COLUMNS, SYNC_HISTORY_HEALTH_COLUMNS
 
 
 def _integer() -> th.IntegerType:
@@ -42,30 +42,34 @@ _SYNC_CREDENTIAL = _object(
     th.Property("updated_at", th.DateTimeType),
 )
 
-# The health columns shared by ``syncs`` and ``sync_health_history``, in row order.
-_SYNC_HEALTH = (
-    th.Property(
-        "health_status",
-        th.StringType,
-        description="health.status: healthy, ok, warn, error (no complete list exists).",
-    ),
-    th.Property(
-        "health_credential_status",
-        th.StringType,
-        description="health.credential.status (older health shape; else null).",
-    ),
-    th.Property(
-        "health_provider_status",
-        th.StringType,
-        description="health.provider.status (older health shape; else null).",
-    ),
-    th.Property(
-        "health_notes",
-        _STRINGS,
-        description="Every note of health.credential.notes, then of health.provider.notes.",
-    ),
-    th.Property("health", _object(), description="Sequin's whole health object, as served."),
-)
+# The health columns of ``syncs`` and ``sync_health_history``, by name.
+_SYNC_HEALTH = {
+    p.name: p
+    for p in (
+        th.Property(
+            "health_status",
+            th.StringType,
+            description="health.status: healthy, ok, warn, error (no complete list exists).",
+        ),
+        th.Property(
+            "health_credential_status",
+            th.StringType,
+            description="health.credential.status (older health shape; else null).",
+        ),
+        th.Property(
+            "health_provider_status",
+            th.StringType,
+            description="health.provider.status (older health shape; else null).",
+        ),
+        th.Property(
+            "health_notes",
+            _STRINGS,
+            description="Every note of health.credential.notes, then of health.provider.notes.",
+        ),
+        th.Property("health_sync_id", th.StringType),
+        th.Property("health", _object(), description="Sequin's whole health object, as served."),
+    )
+}
 
 SYNC_SCHEMA: dict[str, Any] = th.PropertiesList(
     th.Property("id", th.StringType, required=True),
@@ -88,9 +92,7 @@ SYNC_SCHEMA: dict[str, Any] = th.PropertiesList(
     th.Property("created_at", th.DateTimeType),
     th.Property("updated_at", th.DateTimeType),
     th.Property("metadata", _object(), description="The user's own metadata, as is."),
-    *_SYNC_HEALTH[:1],
-    th.Property("health_sync_id", th.StringType),
-    *_SYNC_HEALTH[1:],
+    *(_SYNC_HEALTH[name] for name in SYNC_HEALTH_COLUMNS),
     th.Property("rate_limit_allowed_requests", _integer()),
     th.Property("rate_limit_interval", _integer(), description="Unit not stated by Sequin."),
     th.Property("rate_limit_max_concurrent_requests", _integer()),
@@ -105,7 +107,7 @@ SYNC_HEALTH_HISTORY_SCHEMA: dict[str, Any] = th.PropertiesList(
         description="When this run read the syncs; the same for every row of one run.",
     ),
     th.Property("status", th.StringType, description="The sync's status: active or disabled."),
-    *_SYNC_HEALTH,
+    *(_SYNC_HEALTH[name] for name in SYNC_HISTORY_HEALTH_COLUMNS),
 ).to_dict()
 
 CREDENTIAL_SCHEMA: dict[str, Any] = th.PropertiesList(

@@ -27,7 +27,7 @@ import logging
 from typing import Any
 
 from tap_sequin.shaping.fields import FieldReader
-from tap_sequin.shaping.health import sync_health
+from tap_sequin.shaping.health import SYNC_HEALTH_COLUMNS, sync_health
 from tap_sequin.shaping.problems import ProblemLog, json_type
 from tap_sequin.shaping.redaction import redact
 
@@ -130,12 +130,7 @@ class SyncShaper:
             "updated_at": timestamp(get("updated_at"), "updated_at", sync_id),
             # The user's own data: the one object no redaction pass has capped.
             "metadata": read.object(get("metadata"), "metadata", sync_id, check_nesting=True),
-            "health_status": health[0],
-            "health_sync_id": health[1],
-            "health_credential_status": health[2],
-            "health_provider_status": health[3],
-            "health_notes": health[4],
-            "health": health[5],
+            **dict(zip(SYNC_HEALTH_COLUMNS, health, strict=True)),
             "rate_limit_allowed_requests": integer(
                 limit.get("allowed_requests"), "rate_limit.allowed_requests", sync_id
             ),

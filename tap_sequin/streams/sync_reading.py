@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 
 from tap_sequin.client.fetch import OrderedFetcher
 from tap_sequin.errors import ConfigError, SequinAPIError
+from tap_sequin.shaping.health import SYNC_HISTORY_HEALTH_COLUMNS
 from tap_sequin.shaping.syncs import MalformedSync, SyncShaper
 from tap_sequin.streams.listing import ListingOutcome, shaped_items
 
@@ -31,14 +32,7 @@ if t.TYPE_CHECKING:
     from tap_sequin.settings.parsing import Settings
 
 # The columns of sync_health_history that come from a syncs row, in schema order.
-_HISTORY_COLUMNS = (
-    "status",
-    "health_status",
-    "health_credential_status",
-    "health_provider_status",
-    "health_notes",
-    "health",
-)
+_HISTORY_COLUMNS = ("status", *SYNC_HISTORY_HEALTH_COLUMNS)
 _NOTED = operator.itemgetter("id", *_HISTORY_COLUMNS)
 
 FetchOne = t.Callable[[t.Callable[[], t.Any], threading.Event], t.Any]
