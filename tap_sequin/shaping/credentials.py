@@ -10,12 +10,10 @@ warning, once per run; a credential without a usable ``id`` raises ``MalformedCr
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
-from tap_sequin.shaping.fields import FieldReader
 from tap_sequin.shaping.health import credential_health
-from tap_sequin.shaping.problems import ProblemLog, json_type
+from tap_sequin.shaping.objects import Malformed, ObjectShaper
 from tap_sequin.shaping.redaction import redact
 
 KNOWN_FIELDS = frozenset(
@@ -34,38 +32,20 @@ KNOWN_FIELDS = frozenset(
 )
 
 
-class MalformedCredential(ValueError):
+class MalformedCredential(Malformed):
     """A credential that cannot become a row: not a JSON object, or no usable ``id``."""
 
 
-class CredentialShaper:
+class CredentialShaper(ObjectShaper):
     """Turns raw credentials into rows; warns about each problem once per run."""
 
-    def __init__(self, logger: logging.Logger) -> None:
-        self.problems = ProblemLog(logger, "credential")
-        self._read = FieldReader(self.problems)
-
-    def expect_clean_text(self, clean_text_only: bool) -> None:
-        """Whether the objects shaped next come from an answer that cannot hold NUL or a
-        lone surrogate (``tap_sequin.client.clean_text``)."""
-        self._read.clean_text_only = clean_text_only
+    noun = "credential"
+    known_fields = KNOWN_FIELDS
+    malformed = MalformedCredential
 
     def shape(self, raw: Any) -> dict[str, Any]:
         """Return the row for one credential; raise ``MalformedCredential`` if unkeyable."""
-        self.problems.next_object()
-        if not isinstance(raw, dict):
-            raise MalformedCredential(
-                f"Expected a credential to be a JSON object, got {json_type(raw)}."
-            )
-        credential_id = raw.get("id")
-        if not isinstance(credential_id, str) or not credential_id.strip():
-            got = "a blank string" if isinstance(credential_id, str) else json_type(credential_id)
-            raise MalformedCredential(
-                f"A credential has no usable 'id' (expected a non-empty string, got {got}), "
-                "so it cannot be keyed."
-            )
-        if not KNOWN_FIELDS.issuperset(raw):
-            self.problems.unknown_keys(raw, KNOWN_FIELDS, credential_id)
+        raw, credential_id = self.keyed(raw)
         read = self._read
         string, obj, timestamp = read.string, read.object, read.timestamp
         get = redact(raw).get
@@ -90,7 +70,3 @@ class CredentialShaper:
             "updated_at": timestamp(get("updated_at"), "updated_at", cid, show_value=False),
         }
         return read.without_nul(row, cid)
-
-    def log_summary(self) -> None:
-        """Log how many credentials had each problem that occurred more than once."""
-        self.problems.log_summary()

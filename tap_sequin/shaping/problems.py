@@ -19,7 +19,7 @@ _MAX_QUOTED = 80
 class ProblemLog:
     """Warn-once bookkeeping for one kind of object (``subject``: "sync", "credential")."""
 
-    def __init__(self, logger: logging.Logger, subject: str) -> None:
+    def __init__(self, logger: logging.Logger | logging.LoggerAdapter[Any], subject: str) -> None:
         self._logger = logger
         self._subject = subject
         self._warned: set[tuple[str, str]] = set()

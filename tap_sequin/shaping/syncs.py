@@ -23,12 +23,10 @@ reports the totals. Warnings name fields, sync ids and value types, never creden
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
-from tap_sequin.shaping.fields import FieldReader
 from tap_sequin.shaping.health import SYNC_HEALTH_COLUMNS, sync_health
-from tap_sequin.shaping.problems import ProblemLog, json_type
+from tap_sequin.shaping.objects import Malformed, ObjectShaper
 from tap_sequin.shaping.redaction import redact
 
 _RATE_LIMIT_KEYS = frozenset({"allowed_requests", "interval", "max_concurrent_requests"})
@@ -65,24 +63,19 @@ KNOWN_FIELDS = frozenset(
 )
 
 
-class MalformedSync(ValueError):
+class MalformedSync(Malformed):
     """A sync that cannot become a row: not a JSON object, or no usable ``id``."""
 
 
-class SyncShaper:
+class SyncShaper(ObjectShaper):
     """Turns raw syncs into rows; remembers which problems it has already warned about.
 
     Use one shaper per run.
     """
 
-    def __init__(self, logger: logging.Logger) -> None:
-        self.problems = ProblemLog(logger, "sync")
-        self._read = FieldReader(self.problems)
-
-    def expect_clean_text(self, clean_text_only: bool) -> None:
-        """Whether the objects shaped next come from an answer that cannot hold NUL or a
-        lone surrogate (``tap_sequin.client.clean_text``)."""
-        self._read.clean_text_only = clean_text_only
+    noun = "sync"
+    known_fields = KNOWN_FIELDS
+    malformed = MalformedSync
 
     @property
     def problem_counts(self) -> Any:
@@ -91,18 +84,7 @@ class SyncShaper:
 
     def shape(self, raw: Any) -> dict[str, Any]:
         """Return the row for one sync; raise ``MalformedSync`` if it cannot be keyed."""
-        self.problems.next_object()
-        if not isinstance(raw, dict):
-            raise MalformedSync(f"Expected a sync to be a JSON object, got {json_type(raw)}.")
-        sync_id = raw.get("id")
-        if not isinstance(sync_id, str) or not sync_id.strip():
-            got = "a blank string" if isinstance(sync_id, str) else json_type(sync_id)
-            raise MalformedSync(
-                f"A sync has no usable 'id' (expected a non-empty string, got {got}), "
-                "so it cannot be keyed."
-            )
-        if not KNOWN_FIELDS.issuperset(raw):
-            self.problems.unknown_keys(raw, KNOWN_FIELDS, sync_id)
+        raw, sync_id = self.keyed(raw)
 
         get = raw.get
         read = self._read
@@ -140,10 +122,6 @@ class SyncShaper:
             ),
         }
         return read.without_nul(row, sync_id)
-
-    def log_summary(self) -> None:
-        """Log how many syncs had each problem that occurred more than once."""
-        self.problems.log_summary()
 
     def _credential(self, value: Any, sync_id: str) -> dict[str, Any] | None:
         if value is None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import typing as t
 
-from tap_sequin.shaping.credentials import CredentialShaper, MalformedCredential
+from tap_sequin.shaping.credentials import CredentialShaper
 from tap_sequin.shaping.schemas import CREDENTIAL_SCHEMA
 from tap_sequin.streams.listing import ListingStream
 
@@ -23,5 +23,4 @@ class CredentialsStream(ListingStream):
     path = "/v1/credentials"
     noun = "credential"
     shaper = CredentialShaper
-    malformed = MalformedCredential
     optional = True

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import typing as t
 
+from tap_sequin.shaping.objects import Malformed, ObjectShaper
 from tap_sequin.streams.base import SequinStream
 
 if t.TYPE_CHECKING:
@@ -18,15 +19,6 @@ if t.TYPE_CHECKING:
 
 # A broken listing can hold thousands of unusable items: name a few, count the rest.
 SKIPS_SHOWN = 10
-
-
-class Shaper(t.Protocol):
-    """What a listing needs of a shaper (``SyncShaper``, ``CredentialShaper``, ...)."""
-
-    def __init__(self, logger: logging.Logger) -> None: ...
-    def expect_clean_text(self, clean_text_only: bool) -> None: ...
-    def shape(self, raw: t.Any) -> dict[str, t.Any]: ...
-    def log_summary(self) -> None: ...
 
 
 class ListingOutcome:
@@ -41,7 +33,6 @@ class ListingOutcome:
 def shaped_items(
     listing: t.Iterable[t.Any],
     shape: t.Callable[[t.Any], dict[str, t.Any]],
-    malformed: type[Exception],
     *,
     noun: str,
     where: str,
@@ -51,7 +42,7 @@ def shaped_items(
 ) -> t.Iterator[dict[str, t.Any]]:
     """Yield one row per usable item of ``listing``, each ``id`` once.
 
-    An item ``shape`` refuses (``malformed``) is skipped with a warning (the first
+    An item ``shape`` refuses (``Malformed``) is skipped with a warning (the first
     ``SKIPS_SHOWN`` are named, the rest counted) and makes the listing incomplete.
     ``where`` names the listing in those warnings (``listing``, ``credentials listing``).
     """
@@ -61,7 +52,7 @@ def shaped_items(
         check_interrupted()
         try:
             row = shape(raw)
-        except malformed as exc:
+        except Malformed as exc:
             outcome.complete = False
             skipped += 1
             if skipped <= SKIPS_SHOWN:
@@ -98,8 +89,7 @@ class ListingStream(SequinStream):
 
     path: t.ClassVar[str]
     noun: t.ClassVar[str]  # "credential": in messages and in the run's summary
-    shaper: t.ClassVar[type[Shaper]]
-    malformed: t.ClassVar[type[Exception]]  # what the shaper raises for an unusable item
+    shaper: t.ClassVar[type[ObjectShaper]]
     optional: t.ClassVar[bool] = False
 
     def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
@@ -142,7 +132,6 @@ class ListingStream(SequinStream):
         yield from shaped_items(
             listing,
             shaper.shape,
-            self.malformed,
             noun=self.noun,
             where=self.where,
             logger=self.logger,

@@ -188,7 +188,6 @@ class SyncReading:
         yield from shaped_items(
             listing,
             shaper.shape,
-            MalformedSync,
             noun="sync",
             where="listing",
             logger=self._logger,
