@@ -43,9 +43,7 @@ class Sandbox:
     ) -> None:
         generated = isinstance(syncs, int)
         data = generate_syncs(syncs, seed, run) if isinstance(syncs, int) else syncs
-        self.seed = seed
-        self.port = port
-        self._server = SandboxServer(
+        server = SandboxServer(
             data,
             seed=seed,
             token=token,
@@ -54,6 +52,13 @@ class Sandbox:
             owned=generated,
             run=run,
         )
+        self._take(server, seed, port)
+
+    def _take(self, server: SandboxServer, seed: int, port: int) -> None:
+        """Serve `server` once started (for this class and its self-hosted sibling)."""
+        self.seed = seed
+        self.port = port
+        self._server = server
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._added = 0
