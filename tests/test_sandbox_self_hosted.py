@@ -15,6 +15,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -665,3 +666,36 @@ def test_cli_refuses_an_unknown_api_and_lists_the_self_hosted_admin_routes() -> 
     assert "--api {v1,self-hosted}" in shown
     for route, _ in ROUTES:
         assert route in shown
+
+
+# -- the documentation --------------------------------------------------------------------
+
+DOC = Path(__file__).resolve().parents[1] / "docs" / "sandbox.md"
+
+
+def test_docs_list_every_self_hosted_admin_route_and_flag() -> None:
+    from tap_sequin.sandbox.__main__ import build_parser
+    from tap_sequin.sandbox.self_hosted.admin import ROUTES
+
+    text = DOC.read_text()
+    for route, _ in ROUTES:
+        assert f"`{route}`" in text, route
+    flags = set(re.findall(r"\| `(--[a-z0-9-]+)", text))
+    known = {o for action in build_parser()._actions for o in action.option_strings}
+    assert flags
+    assert flags <= known
+    for flag in re.findall(r"`(--[a-z0-9-]+)", text):
+        assert flag in known, flag
+
+
+def test_docs_curl_example_sets_a_check_as_shown() -> None:
+    text = DOC.read_text()
+    example = re.search(r'curl -s -X PATCH "\$URL(/_sandbox/sinks/[^"]+)" \\\n\s+-d \'(.+)\'', text)
+    assert example is not None
+    route, body = example.group(1), json.loads(example.group(2))
+    with SelfHostedSandbox(sinks=12, seed=5) as sb:
+        answer = call(sb, "PATCH", route, token=None, body=body)
+        assert answer.status == 200
+        health = answer.json()["health"]
+        assert health["status"] == "error"
+        assert body["check"] in health["checks"]
