@@ -663,6 +663,12 @@ def test_cli_refuses_an_unknown_api_and_lists_the_self_hosted_admin_routes() -> 
         [sys.executable, "-m", "tap_sequin.sandbox", "--help"],
         capture_output=True, text=True, timeout=60, check=True,
     ).stdout  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-m", "tap_sequin.sandbox", "--secrets-in-clear"],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == 2
+    assert "argument --secrets-in-clear: only with --api self-hosted" in done.stderr
     assert "--api {v1,self-hosted}" in shown
     for route, _ in ROUTES:
         assert route in shown

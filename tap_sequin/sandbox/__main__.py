@@ -218,6 +218,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.run < 1:
         parser.error(f"argument --run: must be 1 or more, got {args.run}")
+    if args.secrets_in_clear and args.api != "self-hosted":
+        parser.error("argument --secrets-in-clear: only with --api self-hosted")
     try:
         faults = faults_from_args(args)
     except ValueError as error:

@@ -113,8 +113,8 @@ class World:
 
     def endpoints_body(self) -> bytes:
         """`GET /api/destinations/http_endpoints`."""
-        draw_all = lambda: dump({"data": render(self._endpoints, self.secrets_in_clear)})  # noqa: E731
-        return self._cached(("endpoints",), draw_all)
+        show = self.secrets_in_clear
+        return self._cached(("endpoints",), lambda: dump({"data": render(self._endpoints, show)}))
 
     def endpoint(self, id_or_name: str) -> dict[str, Any] | None:
         """One HTTP endpoint, or None."""
