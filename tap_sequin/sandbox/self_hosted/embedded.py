@@ -1,18 +1,18 @@
 """`SelfHostedSandbox`: the sandbox serving the self-hosted server's API, on a background
-thread of the current process (lifecycle, log, faults and token as `Sandbox`)."""
+thread of the current process (lifecycle, log, faults and token as `Sandbox`'s)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from tap_sequin.sandbox.embedded import Sandbox
+from tap_sequin.sandbox.embedded import Background
 from tap_sequin.sandbox.faults import Faults
 from tap_sequin.sandbox.self_hosted.seed import seed_world
 from tap_sequin.sandbox.self_hosted.world import World
 from tap_sequin.sandbox.server import SandboxServer
 
 
-class SelfHostedSandbox(Sandbox):
+class SelfHostedSandbox(Background):
     """A local self-hosted Sequin API on `http://127.0.0.1:<port>` (routes under `/api`,
     and `/health`).
 
@@ -41,7 +41,7 @@ class SelfHostedSandbox(Sandbox):
             run=run,
             world=self.world,
         )
-        self._take(server, seed, port)
+        super().__init__(server, seed, port)
 
     @property
     def sink_ids(self) -> list[str]:
