@@ -197,7 +197,11 @@ def sink(place: int, seed: int, run: int, dbs: list[dict[str, Any]], eps: list[s
                 "exclude_tables": ["public.audit_log"],
             }
         ),
-        "tables": [{"name": table, "group_column_names": ["id"] if grouped else []}],
+        "tables": (
+            None
+            if rng.random() < 0.2
+            else [{"name": table, "group_column_names": ["id"] if grouped else []}]
+        ),
     }
     checks = moving_checks(place, run)
     if checks is None and pattern is not None:
