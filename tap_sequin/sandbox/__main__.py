@@ -20,6 +20,9 @@ from typing import IO
 from tap_sequin.sandbox.admin import ROUTES
 from tap_sequin.sandbox.data import generate_syncs
 from tap_sequin.sandbox.faults import Faults, parse_rule
+from tap_sequin.sandbox.self_hosted.admin import ROUTES as SELF_HOSTED_ROUTES
+from tap_sequin.sandbox.self_hosted.seed import seed_world
+from tap_sequin.sandbox.self_hosted.world import World
 from tap_sequin.sandbox.server import SandboxServer
 
 USAGE_NOTES = """\
@@ -29,9 +32,13 @@ output:
   The sandbox serves GET/PATCH/DELETE /v1/syncs/{id}, GET/POST /v1/syncs and
   GET /v1/credentials, like Sequin's v1 API, and runs until SIGTERM or SIGINT
   (Ctrl-C); then one summary line goes to stderr.
+  With --api self-hosted it serves the self-hosted server's API instead (--sinks seeded
+  sinks): GET /api/sinks, /api/sinks/{id_or_name}, /api/sinks/{id_or_name}/backfills,
+  /api/postgres_databases, /api/destinations/http_endpoints, and GET /health (no token).
 
 admin routes (no token; never faulted, delayed or logged):
 """
+SELF_HOSTED_NOTE = "\nadmin routes with --api self-hosted (besides the ones above):\n"
 
 
 def _at_least(minimum: float, kind: type[float] | type[int]) -> t.Callable[[str], float]:
@@ -71,29 +78,48 @@ def _token(text: str) -> str:
 
 def build_parser() -> argparse.ArgumentParser:
     """The command line, flag for flag with `Sandbox` and `Faults`."""
-    routes = "\n".join(
-        "  "
-        + route
-        + "\n"
-        + textwrap.fill(effect, 88, initial_indent=" " * 6, subsequent_indent=" " * 6)
-        for route, effect in ROUTES
-    )
+
+    def listing(routes: tuple[tuple[str, str], ...]) -> str:
+        return "\n".join(
+            "  "
+            + route
+            + "\n"
+            + textwrap.fill(effect, 88, initial_indent=" " * 6, subsequent_indent=" " * 6)
+            for route, effect in routes
+        )
+
+    routes = listing(ROUTES) + "\n" + SELF_HOSTED_NOTE + listing(SELF_HOSTED_ROUTES)
     parser = argparse.ArgumentParser(
         prog="tap-sequin-sandbox",
-        description="A local Sequin v1 API for tests and demos, on 127.0.0.1.",
+        description="A local Sequin API (v1, or the self-hosted server's) for tests and demos, "
+        "on 127.0.0.1.",
         formatter_class=_Formatter,
         epilog=USAGE_NOTES + routes,
     )
     add = parser.add_argument
     count, number = _at_least(0, int), _at_least(0, float)
     add("--port", type=_port, default=0, help="port on 127.0.0.1 (0: any free port)")
-    add("--syncs", type=count, default=50, help="how many seeded syncs to serve")
+    add(
+        "--api",
+        choices=("v1", "self-hosted"),
+        default="v1",
+        help="which API to serve: Sequin's v1 API, or the self-hosted server's under /api",
+    )
+    add("--syncs", type=count, default=50, help="how many seeded syncs to serve (v1)")
+    add("--sinks", type=count, default=12, help="how many seeded sinks to serve (self-hosted)")
+    add(
+        "--secrets-in-clear",
+        action="store_true",
+        help="self-hosted: send every secret in clear, not obfuscated (the real server "
+        "obfuscates them; this shows a client what it must never load)",
+    )
     add("--seed", type=int, default=1, help="seed of the data set and of the faults")
     add(
         "--run",
         type=int,
         default=1,
-        help="serve the syncs' health as in this run (some syncs change health between runs)",
+        help="serve the world as in this run (some syncs' or sinks' health changes between "
+        "runs, and self-hosted backfills progress)",
     )
     add("--token", type=_token, default="sandbox-token", help="the API token clients must send")
     add("--latency-ms", type=number, default=0.0, help="delay added to every API request")
@@ -108,7 +134,7 @@ def build_parser() -> argparse.ArgumentParser:
     add("--rate-empty", type=_share, default=0.0, help="share answered by an empty 200")
     add("--rate-slow", type=_share, default=0.0, help="share answered after --slow-ms")
     add("--slow-ms", type=number, default=5000.0, help="delay of slow answers")
-    add("--not-found", nargs="+", default=[], metavar="ID", help="sync ids answering 404")
+    add("--not-found", nargs="+", default=[], metavar="ID", help="sync (or sink) ids answering 404")
     add(
         "--rule",
         action="append",
@@ -147,8 +173,12 @@ def faults_from_args(args: argparse.Namespace) -> Faults:
 
 async def serve(args: argparse.Namespace, faults: Faults, sink: IO[str] | None) -> SandboxServer:
     """Listen, print the URL, serve until a stop signal; return the server for its stats."""
+    world = None
+    if args.api == "self-hosted":
+        seeded = seed_world(args.sinks, args.seed, args.run)
+        world = World(seeded, run=args.run, secrets_in_clear=args.secrets_in_clear)
     server = SandboxServer(
-        generate_syncs(args.syncs, args.seed, args.run),
+        generate_syncs(args.syncs, args.seed, args.run) if world is None else [],
         seed=args.seed,
         token=args.token,
         faults=faults,
@@ -157,6 +187,7 @@ async def serve(args: argparse.Namespace, faults: Faults, sink: IO[str] | None) 
         cpu_clock=time.process_time,
         owned=True,
         run=args.run,
+        world=world,
     )
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
@@ -187,6 +218,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.run < 1:
         parser.error(f"argument --run: must be 1 or more, got {args.run}")
+    if args.secrets_in_clear and args.api != "self-hosted":
+        parser.error("argument --secrets-in-clear: only with --api self-hosted")
     try:
         faults = faults_from_args(args)
     except ValueError as error:

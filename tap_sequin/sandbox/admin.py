@@ -1,5 +1,6 @@
 """Routes under `/_sandbox/` that let another process (or a person with curl) drive a
-running sandbox: change a sync's health or fields, delete one, inject faults.
+running sandbox: change a sync's health or fields, delete one, inject faults (and, when it
+serves the self-hosted API, the routes of `tap_sequin.sandbox.self_hosted.admin`).
 
 No token is needed (the sandbox listens on loopback only), and these requests are never
 faulted, delayed or recorded in the request log. `ROUTES` lists them; `tap-sequin-sandbox
@@ -10,15 +11,15 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-from tap_sequin.sandbox.api import Reply, summary
 from tap_sequin.sandbox.faults import Faults, Rule
-from tap_sequin.sandbox.store import KEEP, UnknownSync, to_json
+from tap_sequin.sandbox.replies import Reply, summary
+from tap_sequin.sandbox.requestlog import RequestLog, Stats
+from tap_sequin.sandbox.self_hosted import admin as self_hosted_admin
+from tap_sequin.sandbox.self_hosted.world import World
+from tap_sequin.sandbox.store import KEEP, SyncStore, UnknownSync, to_json
 from tap_sequin.sandbox.wire import Head
-
-if TYPE_CHECKING:
-    from tap_sequin.sandbox.server import SandboxServer
 
 PREFIX = "/_sandbox/"
 
@@ -46,7 +47,33 @@ ROUTES: tuple[tuple[str, str], ...] = (
 )
 
 
-def handle(server: SandboxServer, head: Head, body: bytes) -> Reply:
+class Driven(Protocol):
+    """The running sandbox as these routes drive it (`SandboxServer` is one)."""
+
+    store: SyncStore  # the v1 syncs
+    world: World | None  # the self-hosted world, when that API is served
+    log: RequestLog
+    latency_ms: float
+
+    @property
+    def faults(self) -> Faults:
+        """The faults in force."""
+        ...
+
+    def set_faults(self, faults: Faults) -> None:
+        """Replace the faults."""
+        ...
+
+    def set_token(self, token: str | None) -> None:
+        """Make `token` the only valid one (None: none is)."""
+        ...
+
+    def stats(self) -> Stats:
+        """The running counters."""
+        ...
+
+
+def handle(server: Driven, head: Head, body: bytes) -> Reply:
     """Answer one admin request."""
     route = (head.method, head.path[len(PREFIX) :].rstrip("/"))
     try:
@@ -54,6 +81,10 @@ def handle(server: SandboxServer, head: Head, body: bytes) -> Reply:
     except ValueError:
         return summary(400, "Bad admin request: the body is not JSON")
     try:
+        if server.world is not None:
+            reply = self_hosted_admin.handle(server.world, route[0], route[1], payload)
+            if reply is not None:
+                return reply
         if route[1].startswith("syncs/") and route[1].count("/") == 1:
             return _sync_route(server, head.method, route[1][len("syncs/") :], payload)
         if route == ("GET", "log"):
@@ -72,7 +103,7 @@ def handle(server: SandboxServer, head: Head, body: bytes) -> Reply:
             token = payload.get("token") if isinstance(payload, dict) else 0
             if token is not None and (not isinstance(token, str) or not token.strip()):
                 return summary(400, 'Bad admin request: "token" must be a non-empty string or null')
-            server.api.token = token
+            server.set_token(token)
             return Reply(200, to_json({"revoked": token is None}))
         if route == ("POST", "latency"):
             latency = payload.get("latency_ms") if isinstance(payload, dict) else None
@@ -110,7 +141,7 @@ def _faults(payload: Any) -> Faults:
         raise ValueError("a value has the wrong type (rates and times are numbers)") from None
 
 
-def _sync_route(server: SandboxServer, method: str, sync_id: str, payload: Any) -> Reply:
+def _sync_route(server: Driven, method: str, sync_id: str, payload: Any) -> Reply:
     try:
         if method == "DELETE":
             server.store.delete(sync_id)

@@ -12,31 +12,16 @@ import json
 import random
 import threading
 from collections.abc import Collection
-from dataclasses import dataclass
 from typing import Any
 
 from tap_sequin.sandbox.data import random_sync
+from tap_sequin.sandbox.replies import Reply, summary
 from tap_sequin.sandbox.store import SyncStore, UnknownSync, to_json
-from tap_sequin.sandbox.wire import JSON
+from tap_sequin.sandbox.wire import Head
 
 BAD_TOKEN = "Your API key is wrong"  # noqa: S105 (a message, not a secret)
 SYNCS = "/v1/syncs"
 CREDENTIALS = "/v1/credentials"
-
-
-@dataclass
-class Reply:
-    """A status, a body and the headers beyond the standard ones."""
-
-    status: int
-    body: bytes
-    content_type: str = JSON
-    headers: tuple[tuple[str, str], ...] = ()
-
-
-def summary(status: int, text: str, **extra: Any) -> Reply:
-    """An error reply in the API's own shape."""
-    return Reply(status, to_json({"summary": text, **extra}))
 
 
 class Api:
@@ -57,6 +42,14 @@ class Api:
             return False
         scheme, _, value = authorization.partition(" ")
         return scheme.lower() == "bearer" and value.strip() == self.token
+
+    def answer(self, head: Head, body: bytes) -> Reply:
+        """Answer one parsed request."""
+        return self.handle(head.method, head.path, head.headers.get("authorization"), body)
+
+    def unauthorised(self) -> Reply:
+        """The answer to a request whose token is refused."""
+        return summary(401, BAD_TOKEN)
 
     def handle(self, method: str, path: str, authorization: str | None, body: bytes) -> Reply:
         """Answer one request (method already upper-case, path without query)."""

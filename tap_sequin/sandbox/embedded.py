@@ -1,5 +1,8 @@
 """`Sandbox`: the sandbox server on a background thread of the current process.
 
+`Background` holds what every mode shares (lifecycle, log, faults, latency, token, runs);
+`Sandbox` adds the v1 API's world (syncs and credentials).
+
 The event loop and every socket live on that thread; `start()` returns once it listens,
 `stop()` returns once every socket is closed and the thread has ended. Methods that change
 the world may be called from any thread.
@@ -22,45 +25,23 @@ from tap_sequin.sandbox.requestlog import RequestRecord, Stats
 from tap_sequin.sandbox.server import SandboxServer
 
 T = TypeVar("T")
+B = TypeVar("B", bound="Background")
 
 
-class Sandbox:
-    """A local Sequin v1 API on `http://127.0.0.1:<port>`.
+class Background:
+    """A `SandboxServer` on `http://127.0.0.1:<port>`, served from a background thread."""
 
-    `syncs` is how many seeded syncs to serve, or the syncs themselves (API shape).
-    `port=0` lets the OS choose. `latency_ms` delays every API request, concurrently.
-    """
-
-    def __init__(
-        self,
-        syncs: int | list[dict[str, Any]] = 50,
-        seed: int = 1,
-        token: str = "sandbox-token",  # noqa: S107 (the sandbox's public default)
-        faults: Faults | None = None,
-        latency_ms: float = 0.0,
-        port: int = 0,
-        run: int = 1,
-    ) -> None:
-        generated = isinstance(syncs, int)
-        data = generate_syncs(syncs, seed, run) if isinstance(syncs, int) else syncs
+    def __init__(self, server: SandboxServer, seed: int, port: int) -> None:
+        """Serve `server` on 127.0.0.1:`port` once started (0: a free port)."""
         self.seed = seed
         self.port = port
-        self._server = SandboxServer(
-            data,
-            seed=seed,
-            token=token,
-            faults=faults,
-            latency_ms=latency_ms,
-            owned=generated,
-            run=run,
-        )
+        self._server = server
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
-        self._added = 0
 
     # -- lifecycle ---------------------------------------------------------------------
 
-    def start(self) -> Sandbox:
+    def start(self: B) -> B:
         """Listen in a background thread; return self. Does nothing if already started."""
         if self._thread is not None:
             return self
@@ -87,7 +68,7 @@ class Sandbox:
         self._thread = None
         self._loop = None
 
-    def __enter__(self) -> Sandbox:
+    def __enter__(self: B) -> B:
         return self.start()
 
     def __exit__(
@@ -139,11 +120,6 @@ class Sandbox:
         return f"http://127.0.0.1:{self.port}"
 
     @property
-    def sync_ids(self) -> list[str]:
-        """Ids of the current syncs, in list order."""
-        return self._server.store.ids()
-
-    @property
     def requests(self) -> list[RequestRecord]:
         """A snapshot of the request log, oldest first (admin routes excluded)."""
         return list(self._server.log.records)
@@ -156,11 +132,74 @@ class Sandbox:
         """Counters: requests, peak in-flight requests and connections, server CPU seconds."""
         return self._on_loop(self._server.stats)
 
+    def set_run(self, run: int) -> None:
+        """Serve the world as it is in `run` (see `tap_sequin.sandbox.runs`, or
+        `tap_sequin.sandbox.self_hosted.health` and `.backfills`)."""
+        self._on_loop(lambda: self._server.set_run(run))
+
+    def set_faults(self, faults: Faults) -> None:
+        """Replace the faults; rule counters start again from zero."""
+        self._on_loop(lambda: self._server.set_faults(faults))
+
+    @property
+    def faults(self) -> Faults:
+        """The faults in force."""
+        return self._server.faults
+
+    def set_latency(self, latency_ms: float) -> None:
+        """Change the latency added to every API request."""
+        self._server.latency_ms = latency_ms
+
+    def set_token(self, token: str) -> None:
+        """Make `token` the only valid one; requests with any other get 401."""
+        self._server.api.token = token
+
+    def revoke_token(self) -> None:
+        """From now on every API request gets 401."""
+        self._server.api.token = None
+
+
+class Sandbox(Background):
+    """A local Sequin v1 API on `http://127.0.0.1:<port>`.
+
+    `syncs` is how many seeded syncs to serve, or the syncs themselves (API shape).
+    `port=0` lets the OS choose. `latency_ms` delays every API request, concurrently.
+    """
+
+    def __init__(
+        self,
+        syncs: int | list[dict[str, Any]] = 50,
+        seed: int = 1,
+        token: str = "sandbox-token",  # noqa: S107 (the sandbox's public default)
+        faults: Faults | None = None,
+        latency_ms: float = 0.0,
+        port: int = 0,
+        run: int = 1,
+    ) -> None:
+        generated = isinstance(syncs, int)
+        data = generate_syncs(syncs, seed, run) if isinstance(syncs, int) else syncs
+        server = SandboxServer(
+            data,
+            seed=seed,
+            token=token,
+            faults=faults,
+            latency_ms=latency_ms,
+            owned=generated,
+            run=run,
+        )
+        super().__init__(server, seed, port)
+        self._added = 0
+
+    # -- the v1 world --------------------------------------------------------------------
+
+    @property
+    def sync_ids(self) -> list[str]:
+        """Ids of the current syncs, in list order."""
+        return self._server.store.ids()
+
     def sync(self, sync_id: str) -> dict[str, Any]:
         """A copy of one current sync; raises KeyError if there is none."""
         return self._server.store.get(sync_id)
-
-    # -- changing the world ------------------------------------------------------------
 
     def delete_sync(self, sync_id: str) -> None:
         """Remove a sync, as `DELETE /v1/syncs/{id}` does; raises KeyError if unknown."""
@@ -184,10 +223,6 @@ class Sandbox:
         self._server.store.add(sync)
         return dict(sync)
 
-    def set_run(self, run: int) -> None:
-        """Serve the world as it is in `run` (see `tap_sequin.sandbox.runs`)."""
-        self._on_loop(lambda: self._server.set_run(run))
-
     def set_health(self, sync_id: str, health: dict[str, Any]) -> None:
         """Replace a sync's whole health object (any shape); `updated_at` stays."""
         self._server.store.set_health(sync_id, health)
@@ -200,24 +235,3 @@ class Sandbox:
     def set_credentials(self, credentials: list[Any] | None) -> None:
         """Serve exactly `credentials` from `GET /v1/credentials`; None: the generated ones."""
         self._server.store.set_credentials(credentials)
-
-    def set_faults(self, faults: Faults) -> None:
-        """Replace the faults; rule counters start again from zero."""
-        self._on_loop(lambda: self._server.set_faults(faults))
-
-    @property
-    def faults(self) -> Faults:
-        """The faults in force."""
-        return self._server.faults
-
-    def set_latency(self, latency_ms: float) -> None:
-        """Change the latency added to every API request."""
-        self._server.latency_ms = latency_ms
-
-    def set_token(self, token: str) -> None:
-        """Make `token` the only valid one; requests with any other get 401."""
-        self._server.api.token = token
-
-    def revoke_token(self) -> None:
-        """From now on every API request gets 401."""
-        self._server.api.token = None

@@ -24,7 +24,8 @@ from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
 
-from tap_sequin.sandbox.api import BAD_TOKEN, Reply, summary
+from tap_sequin.sandbox.api import BAD_TOKEN
+from tap_sequin.sandbox.replies import Reply, summary
 from tap_sequin.sandbox.wire import HTML, http_date
 
 NAMED_KINDS = frozenset({"5xx", "drop", "cut", "html", "html200", "empty", "slow"})
@@ -212,9 +213,12 @@ HTML_PAGE = (
 )
 
 
-def fault_reply(decision: Decision, faults: Faults) -> Reply | None:
+def fault_reply(
+    decision: Decision, faults: Faults, unauthorised: Reply | None = None
+) -> Reply | None:
     """The answer a fault puts in place of the API's, or None if the API still answers
     (`slow` and `cut` only change how the real answer is delivered; `drop` never gets here).
+    A `401` fault answers `unauthorised` (default: the v1 API's answer to a wrong token).
     """
     kind = decision.kind
     if kind in ("slow", "cut", "drop"):
@@ -234,7 +238,7 @@ def fault_reply(decision: Decision, faults: Faults) -> Reply | None:
     if kind == "empty":
         return Reply(200, b"")
     if decision.status == 401:
-        return summary(401, BAD_TOKEN)
+        return unauthorised if unauthorised is not None else summary(401, BAD_TOKEN)
     try:
         phrase = HTTPStatus(decision.status).phrase
     except ValueError:

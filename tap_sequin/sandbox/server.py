@@ -14,11 +14,14 @@ from collections.abc import Callable
 from typing import IO, Any
 
 from tap_sequin.sandbox import admin
-from tap_sequin.sandbox.api import Api, Reply, summary
+from tap_sequin.sandbox.api import Api
 from tap_sequin.sandbox.credentials import generate_credentials
 from tap_sequin.sandbox.faults import Decision, FaultPlan, Faults, fault_reply
+from tap_sequin.sandbox.replies import Reply, summary
 from tap_sequin.sandbox.requestlog import RequestLog, RequestRecord, Stats
 from tap_sequin.sandbox.runs import health_for_run
+from tap_sequin.sandbox.self_hosted.api import SelfHostedApi
+from tap_sequin.sandbox.self_hosted.world import World
 from tap_sequin.sandbox.store import SyncStore, UnknownSync
 from tap_sequin.sandbox.wire import (
     MAX_HEAD,
@@ -30,7 +33,11 @@ from tap_sequin.sandbox.wire import (
 
 
 class SandboxServer:
-    """The world (syncs, token, faults) plus the listening socket and its connections."""
+    """The world (syncs, token, faults) plus the listening socket and its connections.
+
+    With `world`, it serves the self-hosted server's API from that world instead of v1's
+    (`syncs` is then not served, and may be empty).
+    """
 
     def __init__(
         self,
@@ -44,11 +51,15 @@ class SandboxServer:
         cpu_clock: Callable[[], float] = time.thread_time,
         owned: bool = False,
         run: int = 1,
+        world: World | None = None,
     ) -> None:
         self.store = SyncStore(
             syncs, owned=owned, credentials=lambda current: generate_credentials(current, seed)
         )
-        self.api = Api(self.store, token, seed)
+        self.world = world
+        self.api: Api | SelfHostedApi = (
+            Api(self.store, token, seed) if world is None else SelfHostedApi(world, token)
+        )
         self.seed = seed
         self.run = run
         # Places in the list are fixed at start: the moving syncs stay the same ones.
@@ -72,8 +83,15 @@ class SandboxServer:
         self.api.not_found = faults.not_found
         self.api.revoked = faults.revoked
 
+    def set_token(self, token: str | None) -> None:
+        """Make `token` the only valid one (None: every API request gets 401)."""
+        self.api.token = token
+
     def set_run(self, run: int) -> None:
-        """Serve the world as it is in `run`: the moving syncs' health and the credentials."""
+        """Serve the world as it is in `run`: the moving syncs' health and the credentials,
+        or the self-hosted world's moving health and backfills."""
+        if self.world is not None:
+            self.world.set_run(run)
         for place, sync_id in enumerate(self._initial_ids):
             try:
                 sync = self.store.get(sync_id)
@@ -239,11 +257,13 @@ class Connection(asyncio.Protocol):
             self._process()
 
     def _reply(self, head: Head, body: bytes, decision: Decision | None) -> Reply:
-        reply = None if decision is None else fault_reply(decision, self.server.faults)
-        if reply is None:
-            auth = head.headers.get("authorization")
-            return self.server.api.handle(head.method, head.path, auth, body)
-        return reply
+        api = self.server.api
+        reply = (
+            None
+            if decision is None
+            else fault_reply(decision, self.server.faults, api.unauthorised())
+        )
+        return api.answer(head, body) if reply is None else reply
 
     def _encode(self, head: Head, reply: Reply) -> tuple[bytes, bool]:
         """The reply as bytes, and whether the connection stays open after it."""

@@ -7,7 +7,7 @@ blocks other connections. Request bodies must carry `content-length` (no chunked
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from email.utils import formatdate
 from http import HTTPStatus
 
@@ -37,6 +37,8 @@ class Head:
     query: str
     version: str
     headers: dict[str, str]
+    # Every value of a header sent more than once (the last one is in `headers`).
+    repeated: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def keep_alive(self) -> bool:
@@ -69,13 +71,17 @@ def parse_head(raw: bytes) -> Head:
         raise BadRequest(400, "Malformed request line")
     method, target, version = parts
     headers: dict[str, str] = {}
+    repeated: dict[str, list[str]] = {}
     for line in lines[1:]:
         name, sep, value = line.partition(":")
         if not sep or not name or name != name.strip():
             raise BadRequest(400, "Malformed header line")
-        headers[name.lower()] = value.strip()
+        name = name.lower()
+        if name in headers:
+            repeated.setdefault(name, [headers[name]]).append(value.strip())
+        headers[name] = value.strip()
     path, _, query = target.partition("?")
-    return Head(method, target, path, query, version, headers)
+    return Head(method, target, path, query, version, headers, repeated)
 
 
 _REASONS = {s.value: s.phrase for s in HTTPStatus}
@@ -100,7 +106,7 @@ def response(
     status: int,
     body: bytes = b"",
     *,
-    content_type: str = JSON,
+    content_type: str | None = JSON,
     headers: tuple[tuple[str, str], ...] = (),
     keep_alive: bool = True,
     head_only: bool = False,
@@ -109,14 +115,16 @@ def response(
     """A whole response (status line, headers, body) as one bytes object, for one write.
 
     `content_length` overrides the announced length (to cut a body short on purpose);
-    `head_only` announces the body's length but leaves it out, as HEAD requires.
+    `head_only` announces the body's length but leaves it out, as HEAD requires;
+    `content_type=None` sends no content-type (as some of Sequin's answers do).
     """
     length = len(body) if content_length is None else content_length
     out = [
         f"HTTP/1.1 {status} {_REASONS.get(status, 'Unknown')}\r\n".encode(),
         b"server: sequin-sandbox\r\n",
         _date_header(),
-        f"content-type: {content_type}\r\ncontent-length: {length}\r\n".encode(),
+        b"" if content_type is None else f"content-type: {content_type}\r\n".encode(),
+        f"content-length: {length}\r\n".encode(),
     ]
     out.extend(f"{name}: {value}\r\n".encode() for name, value in headers)
     if not keep_alive:
