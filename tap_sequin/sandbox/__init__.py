@@ -29,7 +29,7 @@ from tap_sequin.sandbox.data import (
 from tap_sequin.sandbox.embedded import Sandbox
 from tap_sequin.sandbox.faults import Faults, Rule
 from tap_sequin.sandbox.requestlog import RequestRecord, Stats
-from tap_sequin.sandbox.self_hosted.embedded import SelfHostedSandbox
+from tap_sequin.sandbox.self_hosted_embedded import SelfHostedSandbox
 from tap_sequin.sandbox.server import SandboxServer
 
 __all__ = [
