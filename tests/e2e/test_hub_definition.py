@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import subprocess
 import uuid
+from importlib.metadata import metadata
 from pathlib import Path
 
 import pytest
@@ -46,10 +47,22 @@ def test_new_project_adds_the_tap_from_the_hub_definition_and_loads_the_sandbox(
     target_ref = tmp_path / "target-jsonl.yml"
     target_ref.write_text(yaml.safe_dump(jsonl))
 
+    # docs/install.md's command, with this checkout's file for the published one.
+    docs = (REPO / "docs" / "install.md").read_text()
+    block = docs.split("<!-- meltano-add:start -->", 1)[1].split("<!-- meltano-add:end -->")[0]
+    (command,) = [line for line in block.splitlines() if line.startswith("meltano ")]
+    *args, ref = command.split()
+    assert args == ["meltano", "add", "extractor", "tap-sequin", "--from-ref"]
+    urls = dict(url.split(", ", 1) for url in metadata("tap-sequin").get_all("Project-URL"))
+    repository = urls["Repository"]
+    assert ref == repository.replace("github.com", "raw.githubusercontent.com") + (
+        "/main/hub/tap-sequin.yml"
+    )
+
     env = clean_env()
     meltano("init", "demo", "--no-usage-stats", cwd=tmp_path, env=env)
     project = tmp_path / "demo"
-    meltano("add", "extractor", "tap-sequin", "--from-ref", str(tap_ref), cwd=project, env=env)
+    meltano(*args[1:], str(tap_ref), cwd=project, env=env)
     meltano("add", "loader", "target-jsonl", "--from-ref", str(target_ref), cwd=project, env=env)
 
     added = yaml.safe_load((project / "meltano.yml").read_text())
