@@ -62,6 +62,8 @@ def setting_kind(schema: dict[str, Any]) -> str:
     types.discard("null")
     if types & {"integer", "number"}:
         return "string"  # see HEADER
+    if schema.get("enum"):
+        return "options"
     for kind in ("boolean", "array", "object"):
         if kind in types:
             return kind
@@ -77,6 +79,10 @@ def setting(name: str, schema: dict[str, Any]) -> dict[str, Any]:
         "label": schema.get("title") or name.replace("_", " ").capitalize(),
         "description": " ".join(str(schema.get("description", "")).split()),
     }
+    if entry["kind"] == "options":
+        entry["options"] = [
+            {"label": str(value), "value": value} for value in schema["enum"] if value is not None
+        ]
     if schema.get("secret"):
         entry["sensitive"] = True
     return entry

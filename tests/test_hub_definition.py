@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import subprocess
 import sys
@@ -92,3 +93,24 @@ def test_definition_agrees_with_the_projects_meltano_yml() -> None:
         }
 
     assert kinds(hub["settings"]) == kinds(project["settings"])
+
+
+def test_kinds_meltano_reads_safely_from_each_schema_shape() -> None:
+    spec = importlib.util.spec_from_file_location("hub_definition", SCRIPT)
+    assert spec is not None
+    assert spec.loader is not None
+    hub = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(hub)
+    secret = {"type": ["string"], "title": "API token", "secret": True, "description": "A b."}
+    assert hub.setting("api_key", secret) == {
+        "name": "api_key", "kind": "password", "label": "API token", "description": "A b.",
+        "sensitive": True,
+    }  # fmt: skip
+    assert hub.setting_kind({"type": ["number", "null"]}) == "string"
+    assert hub.setting_kind({"type": "integer"}) == "string"
+    assert hub.setting_kind({"type": ["array", "null"], "items": {"type": "string"}}) == "array"
+    assert hub.setting_kind({"type": ["boolean", "null"]}) == "boolean"
+    assert hub.setting_kind({"type": ["string"], "format": "date-time"}) == "date_iso8601"
+    choice = hub.setting("api", {"type": ["string", "null"], "enum": ["v1", "v2", None]})
+    assert choice["kind"] == "options"
+    assert choice["options"] == [{"label": "v1", "value": "v1"}, {"label": "v2", "value": "v2"}]
