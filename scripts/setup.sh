@@ -14,4 +14,8 @@ export UV_PYTHON_DOWNLOADS=never
 # Exported, so the uv that Meltano uses for plugin venvs does the same.
 export UV_COMPILE_BYTECODE=1
 echo "[setup] .venv from uv.lock (uv sync --frozen --all-groups --no-group bench)" >&2
-.tools/bin/uv sync --frozen --all-groups --no-group bench --quiet --python "$(command -v "$PYTHON")"
+# The interpreter's own path, not a wrapper's (a pyenv shim is a shell script): uv keeps
+# .venv only if --python names the interpreter it was made from, and would otherwise
+# delete and rebuild it on every run.
+python_exe="$("$PYTHON" -c 'import sys; print(sys.executable)')"
+.tools/bin/uv sync --frozen --all-groups --no-group bench --quiet --python "$python_exe"

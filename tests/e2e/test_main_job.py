@@ -39,7 +39,8 @@ def test_scripts_run_then_the_readme_sql_command_reads_its_data(
     # The folder the README names holds the cluster, and the server is stopped.
     assert "`.meltano/postgres/data`" in README
     data = root / ".meltano" / "postgres" / "data"
-    assert (data / "PG_VERSION").exists()
+    (readme_version,) = re.findall(r"a real \*\*PostgreSQL (\d+)\*\*", README)
+    assert (data / "PG_VERSION").read_text().strip() == readme_version
     assert not load_postgres_helper().LocalPostgres(data).is_running()
 
     # The README's one-query command, verbatim.
