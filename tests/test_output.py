@@ -122,7 +122,8 @@ def test_metadata_nested_too_deep_for_a_target_is_null_and_the_rest_loads(
 
 
 def test_json_nested_beyond_any_reader_is_one_clear_error(tmp_path: Path) -> None:
-    with RawServer(_body(_with_nested_metadata(1500, []))) as server:
+    # Python's reader stops near 1,000 levels before 3.13 and between 5,000 and 20,000 on it.
+    with RawServer(_body(_with_nested_metadata(100_000, []))) as server:
         run = run_cli(_config(server), tmp_path)
 
     assert run.status == 1

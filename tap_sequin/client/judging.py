@@ -124,8 +124,8 @@ def judge(
         except RecursionError:
             raise SequinAPIError(
                 endpoint.target,
-                f"HTTP {status} but the JSON is nested too deeply to read (about 1,000 levels "
-                "or more); no loader can take it: check the data in Sequin",
+                f"HTTP {status} but the JSON is nested too deeply to read (deeper than "
+                "Python's JSON reader goes); no loader can take it: check the data in Sequin",
                 status=status,
             ) from None
         except ValueError:
