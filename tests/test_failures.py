@@ -78,7 +78,7 @@ def test_a_404_that_does_not_name_the_sync_extracts_the_rest_then_fails(
     sandbox: Sandbox, tmp_path: Path
 ) -> None:
     # A bare {"summary": "Not found"} is what a wrong path gets; it does not say the sync
-    # is gone, so the run must not stay green (issue 9), yet the other syncs are loaded.
+    # is gone, so the run must not stay green, yet the other syncs are loaded.
     ids = sandbox.sync_ids[:4]
     sandbox.set_faults(Faults(rules=(Rule(f"/v1/syncs/{ids[1]}", "404", times=10),)))
 

@@ -30,7 +30,7 @@ from tap_sequin.shaping.timestamps import MAX_YEAR, MIN_YEAR, to_utc_rfc3339
 
 SYNC_ID = "c906b4a4-0cda-4f46-bd80-255f570c195d"
 
-# The example of GET /v1/syncs/{id}, copied from shared/reference/get-a-sync.txt.
+# The example of GET /v1/syncs/{id}, as Sequin documents it ("Get a sync").
 DOCUMENTED_SYNC: dict[str, Any] = {
     "id": "c906b4a4-0cda-4f46-bd80-255f570c195d",
     "provider": "stripe",

@@ -126,7 +126,7 @@ def test_flattening_warns_that_it_changes_existing_columns(
     (warning,) = [w for w in warnings if "the syncs row" in w]
     assert "already flat" in warning
     assert "'collection_ids' changes from array to string (JSON text)" in warning
-    # metadata has no declared keys: flattened, it has no column at all (issue 9 review).
+    # metadata has no declared keys: flattened, it has no column at all.
     assert "'metadata' (object) is dropped: no column replaces it" in warning
     assert "'health' (object) is replaced by health_" not in warning
     assert run.of_stream("SCHEMA", "syncs")[0]["schema"]["properties"]["collection_ids"][

@@ -253,7 +253,7 @@ def test_discover_and_about_describe_the_three_streams(tmp_path: Path) -> None:
 
 
 def test_an_id_answered_with_another_sync_is_never_loaded_under_it(requests_mock: t.Any) -> None:
-    # Each record's id is the id asked for (issue 8): an answer about another sync is a
+    # Each record's id is the id asked for: an answer about another sync is a
     # failed attempt, retried, and the run fails naming the id rather than emit a second
     # row with the first sync's key.
     with make_sandbox(syncs=3) as sb:
