@@ -149,11 +149,18 @@ class SequinClient:
         return t.cast(Listing, self.list_objects("/v1/syncs", what="listing", stream="syncs"))
 
     def list_objects(
-        self, path: str, *, what: str, stream: str, optional: bool = False
+        self,
+        path: str,
+        *,
+        what: str,
+        stream: str,
+        optional: bool = False,
+        template: str | None = None,
     ) -> Listing | NotFound:
         """The ``data`` list of ``GET path``; a 404 is a ``NotFound`` when ``optional`` (the
-        API does not serve it), else an error naming base_url."""
-        endpoint = self._endpoint(what, path, path, stream)
+        API does not serve it), else an error naming base_url. ``template`` is the path as
+        the metrics name it (``/api/sinks/{id}/backfills``); by default ``path``."""
+        endpoint = self._endpoint(what, path, template or path, stream)
         body, clean_text_only = self._get_json(endpoint)
         if optional and isinstance(body, NotFound):
             return body
