@@ -42,12 +42,12 @@ from tap_sequin.errors import ConfigError, TapSequinError
 
 __all__ = [
     "RecordCounting",
+    "mark_state_changed",
     "name_failures_of_values",
     "parse_environment_config",
     "quiet_handled_failures",
     "set_record_version",
     "write_activate_version",
-    "mark_state_changed",
 ]
 
 UNHANDLED_ERROR_LINE = "An unhandled error occurred while syncing"

@@ -57,7 +57,8 @@ class Settings:
     def __repr__(self) -> str:
         # dataclass' default repr would print the token into any log or traceback.
         return (
-            f"Settings(api={self.api!r}, base_url={self.base_url!r}, sync_ids={len(self.sync_ids)} ids, "
+            f"Settings(api={self.api!r}, base_url={self.base_url!r}, "
+            f"sync_ids={len(self.sync_ids)} ids, "
             f"max_concurrent_requests={self.max_concurrent_requests}, "
             f"max_requests_per_second={self.max_requests_per_second}, api_key='***')"
         )

@@ -86,7 +86,9 @@ class FieldReader:
         if all(isinstance(item, dict) for item in value):
             return value
         self.problems.problem(
-            field, "an array with elements that are not objects", object_id,
+            field,
+            "an array with elements that are not objects",
+            object_id,
             outcome="dropping those elements",
         )
         return [item for item in value if isinstance(item, dict)]

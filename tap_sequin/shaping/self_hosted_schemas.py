@@ -109,7 +109,9 @@ SINK_HEALTH_HISTORY_SCHEMA: dict[str, Any] = th.PropertiesList(
         description="When this run listed the sinks; the same for every row of one run.",
     ),
     th.Property("sink_name", th.StringType),
-    th.Property("status", th.StringType, description="The sink's status: active, disabled, paused."),
+    th.Property(
+        "status", th.StringType, description="The sink's status: active, disabled, paused."
+    ),
     *(_SINK_HEALTH[name] for name in SINK_HEALTH_COLUMNS if name != "health"),
 ).to_dict()
 
@@ -150,17 +152,13 @@ POSTGRES_DATABASE_SCHEMA: dict[str, Any] = th.PropertiesList(
     th.Property("replication_slot_status", th.StringType, description="active or disabled."),
     th.Property("replication_slots", _OBJECTS, description="Every slot, as the server sends it."),
     th.Property("is_replica", th.BooleanType, description="True when the server names a primary."),
-    th.Property(
-        "primary", _object(), description="A replica's primary (no password); else null."
-    ),
+    th.Property("primary", _object(), description="A replica's primary (no password); else null."),
 ).to_dict()
 
 HTTP_ENDPOINT_SCHEMA: dict[str, Any] = th.PropertiesList(
     th.Property("id", th.StringType, required=True),
     th.Property("name", th.StringType),
-    th.Property(
-        "url", th.StringType, description="'[REDACTED]' when it carries user:password@."
-    ),
+    th.Property("url", th.StringType, description="'[REDACTED]' when it carries user:password@."),
     th.Property("local", th.BooleanType),
     th.Property("path", th.StringType, description="A local endpoint's path."),
     th.Property("headers", _object(), description="Values of secret-named headers redacted."),

@@ -80,16 +80,22 @@ class SinkShaper(ObjectShaper):
             "status": string(get("status"), "status", sid),
             "actions": read.strings(get("actions"), "actions", sid),
             "destination_type": kind,
-            "destination": None if destination is None else destination_without_secrets(destination),
+            "destination": None
+            if destination is None
+            else destination_without_secrets(destination),
             "batch_size": integer(get("batch_size"), "batch_size", sid),
             "filter": string(get("filter"), "filter", sid),
             "transform": string(get("transform"), "transform", sid),
             "routing": string(get("routing"), "routing", sid),
             "enrichment": string(get("enrichment"), "enrichment", sid),
             "timestamp_format": string(get("timestamp_format"), "timestamp_format", sid),
-            "active_backfills": redact(read.objects(get("active_backfills"), "active_backfills", sid)),
+            "active_backfills": redact(
+                read.objects(get("active_backfills"), "active_backfills", sid)
+            ),
             "max_retry_count": integer(get("max_retry_count"), "max_retry_count", sid),
-            "load_shedding_policy": string(get("load_shedding_policy"), "load_shedding_policy", sid),
+            "load_shedding_policy": string(
+                get("load_shedding_policy"), "load_shedding_policy", sid
+            ),
             "message_grouping": read.boolean(get("message_grouping"), "message_grouping", sid),
             "annotations": redact(obj(get("annotations"), "annotations", sid, check_nesting=True)),
             "source": redact(obj(get("source"), "source", sid)),

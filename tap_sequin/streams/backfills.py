@@ -12,6 +12,7 @@ deleted between the listing and its backfills' request (404 naming it) has none 
 
 from __future__ import annotations
 
+import functools
 import typing as t
 from urllib.parse import quote
 
@@ -84,7 +85,7 @@ class BackfillsStream(SinkChild):
                     shaper.expect_clean_text(listing.clean_text_only)
                     yield from shaped_items(
                         listing,
-                        lambda raw, sid=sink_id, name=sink_name: shaper.shape_of(raw, sid, name),
+                        functools.partial(_shape, shaper, sink_id, sink_name),
                         noun="backfill",
                         where=f"backfills listing of sink {sink_id}",
                         logger=self.logger,
@@ -96,3 +97,7 @@ class BackfillsStream(SinkChild):
         if not outcome.complete:
             incomplete = incomplete or "a backfills listing had unusable items"
         self.activate_if_delivered(outcome.extracted, "backfills", incomplete)
+
+
+def _shape(shaper: BackfillShaper, sink_id: str, sink_name: str | None, raw: t.Any) -> t.Any:
+    return shaper.shape_of(raw, sink_id, sink_name)

@@ -101,9 +101,11 @@ class SinksStream(ListingStream):
         state = self.stream_state
         previous = state.get(LISTED_IDS)
         listed = set(listed_ids)
-        missing = [i for i in previous if isinstance(i, str) and i not in listed] if isinstance(
-            previous, list
-        ) else []
+        missing = (
+            [i for i in previous if isinstance(i, str) and i not in listed]
+            if isinstance(previous, list)
+            else []
+        )
         unexplained = self._unexplained(missing) if missing else []
         state[LISTED_IDS] = [*listed_ids, *(sink_id for sink_id, _ in unexplained)]
         mark_state_changed(self)
