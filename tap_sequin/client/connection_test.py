@@ -74,9 +74,9 @@ def _check_self_hosted(settings: Settings, limit: float, client: SequinClient) -
         print(f"FAILED: {base} - server unreachable: {exc}")
         return 1
     ok = isinstance(body, dict) and body.get("ok") is True
-    said = body.get("summary") if isinstance(body, dict) else None
+    summary = body.get("summary") if isinstance(body, dict) else None
     mismatch = api_mismatch(
-        settings.api, base, NotFound("/health", said if isinstance(said, str) else None)
+        settings.api, base, NotFound("/health", summary if isinstance(summary, str) else None)
     )
     if status == 404 and mismatch is not None:
         print(f"FAILED: {base} - HTTP 404 on GET /health; api is '{settings.api}', but {mismatch}")
