@@ -412,10 +412,12 @@ class TapSequin(Tap):
 
     TEST_HELP = (
         "Check the connection and stop: one request to the API (GET /v1/syncs, or the "
-        "first of sync_ids) with the configured token and base_url, a short timeout and "
+        "first of sync_ids; with api self-hosted, GET /health without the token, then "
+        "GET /api/sinks) with the configured token and base_url, a short timeout and "
         "no retries; prints OK or FAILED with the cause (DNS, refused connection, TLS, "
-        "401/403 on api_key, 404 on the path) and exits 0 or 1. Writes no Singer "
-        "messages. --test=schema prints the SCHEMA message only."
+        "401/403 on api_key, 404 on the path, an api that does not match the server) and "
+        "exits 0 or 1. Writes no Singer messages. --test=schema prints the SCHEMA message "
+        "only."
     )
 
     @classmethod
@@ -427,9 +429,10 @@ class TapSequin(Tap):
                 param.help = cls.TEST_HELP
             if param.name == "state" and isinstance(param, click.Option):
                 param.help = (
-                    "A STATE message's value from an earlier run (JSON file). Accepted "
-                    "for Singer compatibility only: every stream is FULL_TABLE, so each "
-                    "run reads every configured sync and keeps no bookmarks."
+                    "A STATE message's value from an earlier run (JSON file). Every stream "
+                    "is FULL_TABLE and keeps no bookmark; with api self-hosted, the sinks "
+                    "stream keeps the ids it listed, so that a sink missing from a later "
+                    "listing is asked for by id before it counts as deleted."
                 )
         command.help = (
             "Extract Sequin syncs as Singer messages. Settings come from --config FILE "
