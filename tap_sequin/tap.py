@@ -429,7 +429,7 @@ class TapSequin(Tap):
                 param.help = cls.TEST_HELP
             if param.name == "state" and isinstance(param, click.Option):
                 param.help = (
-                    "A STATE message's value from an earlier run (JSON file). Every stream "
+                    "A STATE message's value from an earlier run (JSON file): every stream "
                     "is FULL_TABLE and keeps no bookmark; with api self-hosted, the sinks "
                     "stream keeps the ids it listed, so that a sink missing from a later "
                     "listing is asked for by id before it counts as deleted."
