@@ -435,7 +435,8 @@ class TapSequin(Tap):
                     "listing is asked for by id before it counts as deleted."
                 )
         command.help = (
-            "Extract Sequin syncs as Singer messages. Settings come from --config FILE "
+            "Extract Sequin syncs (api v1) or a self-hosted Sequin server's sinks (api "
+            "self-hosted) as Singer messages. Settings come from --config FILE "
             "and, with --config ENV, from TAP_SEQUIN_* variables (see --about)."
         )
         return command

@@ -405,3 +405,20 @@ def test_self_hosted_needs_a_base_url(tmp_path: Path) -> None:
     assert run.status == 1
     assert run.last_stderr_line.startswith("tap-sequin: error: setting 'base_url':")
     assert "http://localhost:7376" in run.last_stderr_line
+
+
+def test_docs_list_every_column_of_every_stream(tmp_path: Path) -> None:
+    """docs/self-hosted.md's tables name exactly the columns --discover announces."""
+    text = (Path(__file__).resolve().parents[1] / "docs" / "self-hosted.md").read_text()
+    documented: dict[str, list[str]] = {}
+    for section in text.split("\n### ")[1:]:
+        stream, _, body = section.partition("\n")
+        documented[stream.strip()] = re.findall(r"^\| `(\w+)` \|", body, re.MULTILINE)
+    config = {"api_key": TOKEN, "api": "self-hosted", "base_url": "http://127.0.0.1:9"}
+    run = run_cli(config, tmp_path, "--discover")
+    announced = {
+        entry["tap_stream_id"]: list(entry["schema"]["properties"])
+        for entry in json.loads(run.stdout)["streams"]
+    }
+
+    assert documented == announced
