@@ -422,3 +422,20 @@ def test_docs_list_every_column_of_every_stream(tmp_path: Path) -> None:
     }
 
     assert documented == announced
+
+
+def test_backfills_alone_are_not_deleted_for_a_sink_left_out_of_the_listing(
+    server: SelfHostedSandbox, tmp_path: Path
+) -> None:
+    first = extract(server, tmp_path)
+    server.hide_sink(server.sink_ids[0])  # its backfill is active
+    catalog = tmp_path / "catalog.json"
+    catalog.write_text(json.dumps(catalog_selecting(config_of(server), "backfills")))
+
+    second = extract(
+        server, tmp_path, "--state", str(_state_file(first, tmp_path)), "--catalog", str(catalog)
+    )
+
+    assert second.records_of("backfills")
+    assert not second.of_stream("ACTIVATE_VERSION", "backfills")
+    assert "the sinks listing is not complete" in second.stderr
