@@ -109,10 +109,41 @@ def test_sinks_are_one_row_each_with_health_and_no_secret(
     assert rows["sqs"]["destination"]["region"]
 
 
+def _secret_paths(clear: t.Any, obfuscated: t.Any, path: str = "") -> set[str]:
+    """Where two answers differ: the fields the server sends as secrets."""
+    if isinstance(clear, dict) and isinstance(obfuscated, dict):
+        return {
+            found
+            for key in clear
+            for found in _secret_paths(clear[key], obfuscated.get(key), f"{path}.{key}")
+        }
+    return set() if clear == obfuscated else {path}
+
+
+def _paths(value: t.Any, path: str = "") -> set[str]:
+    if isinstance(value, dict):
+        return {path} | {p for key, item in value.items() for p in _paths(item, f"{path}.{key}")}
+    return {path}
+
+
 def test_secrets_sent_in_clear_are_not_loaded_either(tmp_path: Path) -> None:
-    with SelfHostedSandbox(sinks=16, seed=3, token=TOKEN, secrets_in_clear=True) as sb:
-        run = extract(sb, tmp_path)
-    assert len(run.records_of("sinks")) == 16
+    with (
+        SelfHostedSandbox(sinks=40, seed=3, token=TOKEN, secrets_in_clear=True) as clear,
+        SelfHostedSandbox(sinks=40, seed=3, token=TOKEN) as obfuscated,
+    ):
+        run = extract(clear, tmp_path)
+        # Every field the server treats as secret, marked or not (an AWS key's id, a GCP
+        # service account's e-mail): the fields whose value obfuscation changes.
+        secret = {
+            sink_id: _secret_paths(clear.sink(sink_id), obfuscated.sink(sink_id))
+            for sink_id in clear.sink_ids
+        }
+    rows = run.records_of("sinks")
+    assert len(rows) == 40
+    assert any(".destination.access_key_id" in paths for paths in secret.values())
+    for row in rows:
+        loaded = _paths(row["destination"], ".destination")
+        assert not secret[row["id"]] & loaded, row["destination_type"]
     assert len(run.records_of("postgres_databases")) == 3
 
 
