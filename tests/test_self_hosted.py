@@ -470,3 +470,31 @@ def test_backfills_alone_are_not_deleted_for_a_sink_left_out_of_the_listing(
     assert second.records_of("backfills")
     assert not second.of_stream("ACTIVATE_VERSION", "backfills")
     assert "the sinks listing is not complete" in second.stderr
+
+
+def test_settings_from_the_environment(server: SelfHostedSandbox, tmp_path: Path) -> None:
+    env = {
+        "TAP_SEQUIN_API": "self-hosted",
+        "TAP_SEQUIN_API_KEY": TOKEN,
+        "TAP_SEQUIN_BASE_URL": server.url,
+        "TAP_SEQUIN_ALLOW_PLAIN_HTTP": "true",
+    }
+    run = run_cli(None, tmp_path, "--config", "ENV", env=env, cwd=tmp_path)
+
+    assert run.status == 0, run.stderr[-2000:]
+    assert len(run.records_of("sinks")) == 12
+    assert_no_secret(run, server)
+
+
+@pytest.mark.parametrize(
+    ("setting", "value", "expected"),
+    [("api", "hosted", "'v1' or 'self-hosted'"), ("allow_plain_http", "maybe", "true or false")],
+)
+def test_a_bad_value_is_one_line_naming_the_setting(
+    setting: str, value: str, expected: str, server: SelfHostedSandbox, tmp_path: Path
+) -> None:
+    run = run_cli(config_of(server, **{setting: value}), tmp_path)
+
+    assert run.status == 1
+    assert run.last_stderr_line.startswith(f"tap-sequin: error: setting '{setting}':")
+    assert expected in run.last_stderr_line
