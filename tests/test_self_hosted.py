@@ -22,7 +22,7 @@ from tap_sequin.shaping.self_hosted_schemas import (
     SINK_SCHEMA,
 )
 
-from .conftest import TOKEN, Run, catalog_selecting, run_cli
+from .conftest import TOKEN, Run, catalog_selecting, run_cli, self_hosted_config_for
 
 SELF_HOSTED = {"sinks", "sink_health_history", "backfills", "postgres_databases", "http_endpoints"}
 V1 = {"syncs", "sync_health_history", "credentials"}
@@ -31,21 +31,12 @@ STARS = re.compile(r"\*{3,}")
 
 
 def config_of(sb: SelfHostedSandbox | Sandbox, **overrides: t.Any) -> dict[str, t.Any]:
-    return {
-        "api": "self-hosted",
-        "api_key": TOKEN,
-        "base_url": sb.url,
-        "retry_backoff_seconds": 0.01,
-        "max_retries": 2,
-        "request_timeout": 5,
-        **overrides,
-    }
+    return self_hosted_config_for(sb, max_retries=2, **overrides)
 
 
 @pytest.fixture
-def server() -> t.Iterator[SelfHostedSandbox]:
-    with SelfHostedSandbox(sinks=12, seed=1, run=2, token=TOKEN) as sb:
-        yield sb
+def server(self_hosted: SelfHostedSandbox) -> SelfHostedSandbox:
+    return self_hosted
 
 
 def assert_no_secret(run: Run, sb: SelfHostedSandbox) -> None:
