@@ -232,6 +232,10 @@ def test_backfills_are_one_request_per_sink_in_listing_order(
         assert isinstance(row["rows_initial_count"], int)
         assert row["inserted_at"].endswith(("Z", "+00:00"))
     assert run.of_stream("ACTIVATE_VERSION", "backfills")
+    assert (
+        f"12 sinks (ACTIVATE_VERSION sent); 12 rows of sink_health_history; {len(rows)} "
+        "backfills (ACTIVATE_VERSION sent)"
+    ) in run.last_stderr_line
 
 
 def _state_file(run: Run, tmp_path: Path) -> Path:
@@ -255,6 +259,9 @@ def test_a_sink_left_out_of_the_listing_but_there_by_id_is_not_deleted(
     assert second.of_stream("ACTIVATE_VERSION", "postgres_databases")
     assert f"{hidden}: GET /api/sinks/{{id}} answers HTTP 200" in second.stderr
     assert "no ACTIVATE_VERSION this run" in second.stderr
+    assert "11 sinks (no ACTIVATE_VERSION: 1 sink listed before is missing" in (
+        second.last_stderr_line
+    )
     # Kept in STATE, so the next run asks again; listed again, all is well.
     kept = second.of_type("STATE")[-1]["value"]["bookmarks"]["sinks"]["listed_ids"]
     assert hidden in kept
