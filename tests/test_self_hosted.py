@@ -383,7 +383,12 @@ def test_about_shows_the_streams_of_the_configured_api(tmp_path: Path) -> None:
     path.write_text(json.dumps({"api": "v1"}))
     v1 = run_cli(None, tmp_path, "--about", "--config", str(path))
 
+    from_environment = run_cli(
+        None, tmp_path, "--about", "--config", "ENV", env={"TAP_SEQUIN_API": "self-hosted"}
+    )
+
     assert "sinks, sink_health_history" in self_hosted.stdout
+    assert "sinks, sink_health_history" in from_environment.stdout
     assert "syncs" not in self_hosted.stdout.split("Settings")[0]
     assert "syncs, sync_health_history" in v1.stdout
     assert "sinks" not in v1.stdout.split("Settings")[0]
