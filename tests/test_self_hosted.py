@@ -409,12 +409,15 @@ def test_a_catalog_of_the_other_api_is_one_clear_line(
     assert not run.messages
 
 
-def test_base_url_ending_in_api_is_corrected_with_a_warning(
+def test_base_url_ending_in_api_and_sync_ids_are_warned_about(
     server: SelfHostedSandbox, tmp_path: Path
 ) -> None:
     run = extract(server, tmp_path, base_url=server.url + "/api/")
 
     assert "ends in /api" in run.stderr
+    ignored = extract(server, tmp_path, sync_ids=["c906b4a4"])
+    assert "setting 'sync_ids': not used with api self-hosted" in ignored.stderr
+    assert len(ignored.records_of("sinks")) == 12
     assert len(run.records_of("sinks")) == 12
 
 
