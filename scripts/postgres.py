@@ -1,21 +1,21 @@
 #!/usr/bin/env python3
-"""The embedded PostgreSQL of ``scripts/run``, and the SQL steps of the main job.
+"""The embedded PostgreSQL of ``scripts/run``, a psql on it, and the summary it prints.
 
     .venv/bin/python scripts/postgres.py sql                     # psql on the main job's data
     .venv/bin/python scripts/postgres.py sql -c "SELECT count(*) FROM syncs"   # one query
     .venv/bin/python scripts/postgres.py start  [--data-dir DIR]  # prints export TARGET_...
     .venv/bin/python scripts/postgres.py status [--data-dir DIR]  # the same, or exit 3
     .venv/bin/python scripts/postgres.py stop   [--data-dir DIR]
-    python scripts/postgres.py timestamptz   # the post-load step (meltano.yml: sequin-sql)
-    python scripts/postgres.py report        # the summary scripts/run prints
+    .venv/bin/python scripts/postgres.py report  # the dbt models' answers, as scripts/run prints
 
 DIR defaults to ``.meltano/postgres/data``, where ``bash scripts/run`` keeps its data.
 ``sql`` connects where target-postgres loads: the ``TARGET_POSTGRES_*`` variables if
 any is set, else the embedded server in DIR, started for the command and stopped
-after it (left running if it already was); ``search_path`` is the target schema
-(``sequin``) and the session's TimeZone is UTC. ``timestamptz`` and ``report`` read
-the ``TARGET_POSTGRES_*`` variables. The server lives in ``local_postgres``, the SQL
-in ``warehouse``.
+after it (left running if it already was); ``search_path`` is the schema of the dbt
+models (``sequin_analytics``), then the loaded one (``sequin``), and the session's
+TimeZone is UTC. ``report`` reads the ``TARGET_POSTGRES_*`` variables. The server lives
+in ``local_postgres``, the summary in ``warehouse``; the models themselves are dbt's
+(``transform/``).
 """
 
 from __future__ import annotations
@@ -38,7 +38,6 @@ from local_postgres import (
 )
 from warehouse import (
     WarehouseError,
-    convert_timestamps,
     report,
     target_conninfo,
     target_schema,
@@ -53,7 +52,6 @@ __all__ = [
     "LocalPostgres",
     "PostgresError",
     "WarehouseError",
-    "convert_timestamps",
     "find_bin_dir",
     "main",
     "report",
@@ -67,11 +65,16 @@ def _targets_configured() -> bool:
 
 
 def run_psql(conninfo: str, schema: str, command: str | None) -> int:
-    """psql (from the PostgreSQL wheel) on ``conninfo`` with ``search_path`` = ``schema``."""
+    """psql (from the PostgreSQL wheel) on ``conninfo``, the models' schema and ``schema``
+    on its ``search_path``."""
     args = [str(find_bin_dir() / "psql"), "-X", "--no-psqlrc", "-v", "ON_ERROR_STOP=1"]
     if command is not None:
         args += ["-c", command]
-    env = {**os.environ, "PGOPTIONS": f"-c search_path={schema},public", "PGTZ": "UTC"}
+    env = {
+        **os.environ,
+        "PGOPTIONS": f"-c search_path={schema}_analytics,{schema},public",
+        "PGTZ": "UTC",
+    }
     return subprocess.run([*args, conninfo], env=env, check=False).returncode  # noqa: S603
 
 
@@ -103,9 +106,7 @@ def main(argv: list[str] | None = None) -> int:
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog=(__doc__ or "").split("\n\n", 1)[1],
     )
-    parser.add_argument(
-        "action", choices=["start", "stop", "status", "sql", "timestamptz", "report"]
-    )
+    parser.add_argument("action", choices=["start", "stop", "status", "sql", "report"])
     parser.add_argument(
         "--data-dir", type=Path, help=f"cluster directory (kept); default {MAIN_JOB_DATA}"
     )
@@ -119,11 +120,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.action == "sql":
             return sql(args.command, data_dir)
         if args.action == "report":
-            report(target_conninfo(), target_schema())
-            return 0
-        if args.action == "timestamptz":
-            for column in convert_timestamps(target_conninfo(), target_schema()):
-                print(f"converted {column} to timestamptz", file=sys.stderr)
+            report(target_conninfo())
             return 0
         pg = LocalPostgres(data_dir, port=args.port, wheel=args.wheel)
         if args.action == "stop":

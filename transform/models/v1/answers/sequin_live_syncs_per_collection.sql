@@ -1,0 +1,4 @@
+select collection_id, count(*) as syncs
+from {{ ref('stg_sequin__syncs') }}, unnest(collection_ids) as collection_id
+where not is_deleted
+group by collection_id
