@@ -33,8 +33,19 @@ def test_scripts_run_then_the_readme_sql_command_reads_its_data(
         timeout=900, check=False,
     )  # fmt: skip
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-5000:]
-    assert "25 live syncs in sequin.syncs" in run.stdout
     assert "meltano run sequin-to-postgres" in run.stderr
+    # The answers come from the dbt models the job built and tested.
+    assert re.search(r"\[run\] dbt Done\. PASS=\d+ WARN=0 ERROR=0", run.stderr), run.stderr
+    assert "25 live syncs, 0 soft-deleted" in run.stdout
+    for heading in (
+        "Syncs unhealthy now, with Sequin's reasons and their credential's health:",
+        "Health incidents: each stretch of unhealthy runs per sync",
+        "Live syncs per collection",
+    ):
+        assert heading in run.stdout
+    per_provider = run.stdout.split("Live syncs per provider and health status")[1]
+    counts = re.findall(r"^\S+\s+\S+\s+(\d+)$", per_provider.split("\n\n")[0], re.M)
+    assert sum(map(int, counts)) == 25
 
     # The folder the README names holds the cluster, and the server is stopped.
     assert "`.meltano/postgres/data`" in README
