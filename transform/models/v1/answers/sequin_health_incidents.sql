@@ -1,3 +1,4 @@
+{{ config(enabled=var('sequin_v1_enabled', true)) }}
 with observed as (
     select
         sync_id,

@@ -1,3 +1,4 @@
+{{ config(enabled=var('sequin_v1_enabled', true)) }}
 select
     provider,
     coalesce(health_status, 'unknown') as health_status,

@@ -1,3 +1,4 @@
+{{ config(enabled=var('sequin_v1_enabled', true)) }}
 select
     s.id,
     s.name,

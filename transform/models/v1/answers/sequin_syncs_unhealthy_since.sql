@@ -1,3 +1,4 @@
+{{ config(enabled=var('sequin_v1_enabled', true)) }}
 with observed as (
     select sync_id, observed_at, health_status, is_unhealthy
     from {{ ref('stg_sequin__sync_health_history') }}

@@ -1,3 +1,4 @@
+{{ config(enabled=var('sequin_v1_enabled', true)) }}
 {%- set types = sequin_column_types(source('sequin', 'credentials')) -%}
 select
     id,
