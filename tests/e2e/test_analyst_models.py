@@ -58,7 +58,9 @@ def history(make_pipeline: Any) -> Any:
         pipeline.run_ok()  # the main job: load, dbt run, dbt test
     observed = [
         row[0]
-        for row in pipeline.query("SELECT DISTINCT observed_at FROM sync_health_history ORDER BY 1")
+        for row in pipeline.query(
+            "SELECT DISTINCT observed_at FROM stg_sequin__sync_health_history ORDER BY 1"
+        )
     ]
     assert len(observed) == RUNS, "one observed_at per run"
     assert doomed in served[DELETED_IN_RUN - 2]
