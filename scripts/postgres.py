@@ -13,7 +13,7 @@ DIR defaults to ``.meltano/postgres/data``, where ``bash scripts/run`` keeps its
 any is set, else the embedded server in DIR, started for the command and stopped
 after it (left running if it already was); ``search_path`` is the schema of the dbt
 models (``sequin_analytics``), then the loaded one (``sequin``), and the session's
-TimeZone is UTC. ``report`` reads the ``TARGET_POSTGRES_*`` variables. The server lives
+TimeZone is UTC. ``report`` connects in the same way. The server lives
 in ``local_postgres``, the summary in ``warehouse``; the models themselves are dbt's
 (``transform/``).
 """
@@ -21,10 +21,12 @@ in ``local_postgres``, the summary in ``warehouse``; the models themselves are d
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -78,25 +80,36 @@ def run_psql(conninfo: str, schema: str, command: str | None) -> int:
     return subprocess.run([*args, conninfo], env=env, check=False).returncode  # noqa: S603
 
 
-def sql(command: str | None, data_dir: Path) -> int:
-    """Open psql (or run ``command``) where the main job loads; see the module docstring."""
+@contextlib.contextmanager
+def main_job_database(action: str, data_dir: Path) -> Iterator[str | None]:
+    """The conninfo of where the main job loads: the ``TARGET_POSTGRES_*`` variables if any
+    is set, else the embedded server in ``data_dir``, started for the block and stopped
+    after it (left running if it already was). None, said on stderr, if there is none."""
     if _targets_configured():
-        return run_psql(target_conninfo(), target_schema(), command)
+        yield target_conninfo()
+        return
     if not (data_dir / "PG_VERSION").exists():
         print(
-            f"postgres.py sql: no database in {data_dir}: run `bash scripts/run` first, "
+            f"postgres.py {action}: no database in {data_dir}: run `bash scripts/run` first, "
             "or set TARGET_POSTGRES_* to your own",
             file=sys.stderr,
         )
-        return 1
+        yield None
+        return
     pg = LocalPostgres(data_dir)
     was_running = pg.is_running()
     pg.start()
     try:
-        return run_psql(pg.conninfo, target_schema(), command)
+        yield pg.conninfo
     finally:
         if not was_running:
             pg.stop()
+
+
+def sql(command: str | None, data_dir: Path) -> int:
+    """Open psql (or run ``command``) where the main job loads; see the module docstring."""
+    with main_job_database("sql", data_dir) as conninfo:
+        return 1 if conninfo is None else run_psql(conninfo, target_schema(), command)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -120,7 +133,10 @@ def main(argv: list[str] | None = None) -> int:
         if args.action == "sql":
             return sql(args.command, data_dir)
         if args.action == "report":
-            report(target_conninfo())
+            with main_job_database("report", data_dir) as conninfo:
+                if conninfo is None:
+                    return 1
+                report(conninfo)
             return 0
         pg = LocalPostgres(data_dir, port=args.port, wheel=args.wheel)
         if args.action == "stop":

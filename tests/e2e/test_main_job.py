@@ -64,3 +64,14 @@ def test_scripts_run_then_the_readme_sql_command_reads_its_data(
     assert query.returncode == 0, query.stderr[-3000:]
     assert [line.strip() for line in query.stdout.splitlines()][:3] == ["count", "-------", "25"]
     assert not load_postgres_helper().LocalPostgres(data).is_running(), "left as it found it"
+
+    # The models' answers again, later, as the README says.
+    assert "`.venv/bin/python scripts/postgres.py\nreport` again later" in README
+    again = subprocess.run(
+        [".venv/bin/python", "scripts/postgres.py", "report"], cwd=root, env=env,
+        capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert "25 live syncs, 0 soft-deleted" in again.stdout
+    assert "Syncs unhealthy now, with Sequin's reasons" in again.stdout
+    assert not load_postgres_helper().LocalPostgres(data).is_running(), "left as it found it"

@@ -149,3 +149,16 @@ def test_report_prints_the_models_dbt_marks_for_the_summary_in_their_order(
 def test_report_without_a_manifest_says_to_run_dbt_first(tmp_path: Path) -> None:
     with pytest.raises(helper.WarehouseError, match="manifest"):
         helper.report("host=127.0.0.1 port=1", manifest=tmp_path / "missing.json")
+
+
+def test_report_without_any_database_says_where_it_looked(tmp_path: Path) -> None:
+    import os
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TARGET_POSTGRES_")}
+    done = subprocess.run(
+        [sys.executable, str(REPO / "scripts" / "postgres.py"), "report", "--data-dir",
+         str(tmp_path / "none")],
+        capture_output=True, text=True, env=env, timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == 1
+    assert done.stderr.startswith(f"postgres.py report: no database in {tmp_path / 'none'}")
