@@ -14,4 +14,7 @@ export UV_PYTHON_DOWNLOADS=never
 # Exported, so the uv that Meltano uses for plugin venvs does the same.
 export UV_COMPILE_BYTECODE=1
 echo "[setup] .venv from uv.lock (uv sync --frozen --all-groups --no-group bench)" >&2
-.tools/bin/uv sync --frozen --all-groups --no-group bench --quiet --python "$(command -v "$PYTHON")"
+# The interpreter itself, not a launcher in front of it (a pyenv shim): uv takes a shim for
+# another Python than the one .venv was made from and rebuilds .venv on every sync.
+PYTHON_EXE="$("$PYTHON" -c 'import sys; print(sys.executable)')"
+.tools/bin/uv sync --frozen --all-groups --no-group bench --quiet --python "$PYTHON_EXE"
