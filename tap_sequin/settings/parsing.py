@@ -50,7 +50,8 @@ class Settings:
         )
 
 
-def _is_loopback(host: str) -> bool:
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` names this machine (``localhost``, 127.0.0.0/8, ``::1``)."""
     if host == "localhost" or host.endswith(".localhost"):
         return True
     try:
@@ -89,7 +90,7 @@ def parse_base_url(value: object, corrections: list[str] | None = None) -> str:
         raise ConfigError(
             "base_url", f"must not have a query or fragment (after {root!r}); remove it"
         )
-    if parts.scheme == "http" and not _is_loopback(parts.hostname):
+    if parts.scheme == "http" and not is_loopback(parts.hostname):
         raise ConfigError(
             "base_url",
             f"plain http:// to {parts.hostname} would send the token in clear text; use https://",
