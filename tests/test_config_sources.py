@@ -7,6 +7,7 @@ names, values of the wrong type, and a ``base_url`` that already ends in ``/v1``
 
 from __future__ import annotations
 
+import json
 import os
 import typing as t
 from pathlib import Path
@@ -45,6 +46,26 @@ def test_numbers_as_text_in_a_config_file(sandbox: Sandbox, tmp_path: Path) -> N
     run = run_cli({**config_for(sandbox), **NUMBERS_AS_TEXT}, tmp_path, env=env_only())
     assert run.status == 0, run.stderr[-2000:]
     assert run.ids == sandbox.sync_ids
+
+
+@pytest.mark.parametrize("form", ["text", "empty text"])
+def test_sync_ids_as_json_text_in_a_config_file(
+    form: str, sandbox: Sandbox, tmp_path: Path
+) -> None:
+    # What Meltano writes for a `kind: string` setting: the variable's text, as given.
+    wanted = sandbox.sync_ids[1::-1]
+    text = json.dumps(wanted) if form == "text" else "  "
+    run = run_cli(config_for(sandbox, sync_ids=text), tmp_path, env=env_only())
+    assert run.status == 0, run.stderr[-2000:]
+    assert run.ids == (wanted if form == "text" else sandbox.sync_ids)
+
+
+def test_sync_ids_text_that_is_not_json_is_one_line(sandbox: Sandbox, tmp_path: Path) -> None:
+    run = run_cli(config_for(sandbox, sync_ids="abc"), tmp_path, env=env_only())
+    assert run.status == 1
+    assert run.last_stderr_line.startswith("tap-sequin: error: setting 'sync_ids': ")
+    assert "JSON list of sync ids" in run.last_stderr_line
+    assert sandbox.requests == []
 
 
 def test_numbers_as_text_from_the_environment(sandbox: Sandbox, tmp_path: Path) -> None:
