@@ -270,3 +270,44 @@ def test_empty_list_variable_means_unset(sandbox: Sandbox, tmp_path: Path) -> No
     run = run_env(tmp_path, sandbox_env(sandbox, TAP_SEQUIN_SYNC_IDS=""))
     assert run.status == 0, run.stderr[-2000:]
     assert run.ids == sandbox.sync_ids
+
+
+def test_api_token_in_a_config_file_is_pointed_at_api_key(sandbox: Sandbox, tmp_path: Path) -> None:
+    config = {k: v for k, v in config_for(sandbox).items() if k != "api_key"}
+    run = run_cli({**config, "api_token": TOKEN}, tmp_path, env=env_only())
+    assert run.status == 1
+    assert run.last_stderr_line == (
+        "tap-sequin: error: setting 'api_token': is not a setting of tap-sequin; "
+        "did you mean 'api_key'?"
+    )
+    assert TOKEN not in run.stderr
+    assert sandbox.requests == []
+
+
+@pytest.mark.parametrize("source", ["file", "ENV", "none", "none --test", "meltano"])
+def test_a_missing_api_key_says_where_this_run_reads_it(
+    source: str, sandbox: Sandbox, tmp_path: Path
+) -> None:
+    file_config = {"base_url": sandbox.url}
+    variables = {"MELTANO_EXTRACTOR_NAME": "tap-sequin"} if source == "meltano" else {}
+    if source == "ENV":
+        run = run_env(tmp_path, {"TAP_SEQUIN_BASE_URL": sandbox.url})
+    elif source.startswith("none"):
+        run = run_cli(None, tmp_path, *source.split()[1:], env=env_only())
+    else:
+        run = run_cli(file_config, tmp_path, env=env_only(**variables))
+    line = run.last_stderr_line
+    assert run.status == 1
+    assert line.startswith("tap-sequin: error: setting 'api_key': is required: ")
+    if source == "file":
+        assert 'add "api_key"' in line
+        assert "to the --config file" in line
+    elif source == "ENV":
+        assert "set TAP_SEQUIN_API_KEY (read with --config ENV)" in line
+    elif source == "meltano":
+        assert "meltano config set tap-sequin api_key" in line
+    else:
+        # A variable alone is not read: the hint names --config ENV with it.
+        assert "set TAP_SEQUIN_API_KEY and run tap-sequin --config ENV" in line
+        assert "--config config.json" in line
+    assert sandbox.requests == []
