@@ -90,7 +90,7 @@ def test_a_404_that_does_not_name_the_sync_extracts_the_rest_then_fails(
     assert [h["sync_id"] for h in run.records_of("sync_health_history")] == run.ids
     last = run.last_stderr_line
     assert last.startswith(f"tap-sequin: error: sync {ids[1]}: HTTP 404 that does not say")
-    assert "GET /v1/syncs/{id}" in last
+    assert f"GET /v1/syncs/{ids[1]}," in last  # the path asked for, not a template
     assert "check sync_ids and base_url" in last.lower()
     assert run.of_type("STATE"), "a final STATE still goes out"
 
