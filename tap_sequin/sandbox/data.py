@@ -126,9 +126,10 @@ def generate_syncs(n: int = 50, seed: int = 1, run: int = 1) -> list[dict[str, A
     """Return `n` syncs in list order, as in `run`; the same arguments give equal lists.
 
     The first sync is the documented example (``FIRST_SYNC``: its name and collections
-    made to match its provider); every name names its provider; the next ones cover every credential kind,
-    half of them with unmasked secrets. Ids are UUID strings, unique within the list. A few
-    syncs' health depends on `run` (see `tap_sequin.sandbox.runs`).
+    made to match its provider); the next ones cover every credential kind, half of them
+    with unmasked secrets. Every name names its sync's provider. Ids are UUID strings,
+    unique within the list. A few syncs' health depends on `run` (see
+    `tap_sequin.sandbox.runs`).
     """
     if n <= 0:
         return []
