@@ -56,7 +56,8 @@ def test_try_it_by_hand_runs_as_written(tmp_path: Path) -> None:
     # Twice in the same TMPDIR: a second try must not read the first sandbox's URL.
     for attempt in (1, 2):
         done = subprocess.run(
-            ["bash", "-c", readme_block("try-it")],
+            # Then, in the same shell: what the block leaves exported for the next command.
+            ["bash", "-c", readme_block("try-it") + 'compgen -e | grep "^TAP_SEQUIN_" || true'],
             cwd=REPO,
             env={**env, "TMPDIR": str(tmp_path)},
             capture_output=True,
