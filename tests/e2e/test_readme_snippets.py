@@ -66,15 +66,13 @@ def test_readme_meltano_snippet_works_in_a_new_project(tmp_path: Path) -> None:
         names = [sandbox.sync(i)["name"] for i in expected]
     assert proc.returncode == 0, proc.stderr[-4000:]
     # The three streams, as the README's analyst queries need them.
-    out = root / "output"
-    (syncs,) = out.glob("syncs*.jsonl")  # target-jsonl's default adds a timestamp
-    (history_file,) = out.glob("sync_health_history*.jsonl")
-    (credentials,) = out.glob("credentials*.jsonl")
-    lines = syncs.read_text().splitlines()
+    written = sorted(path.name for path in (root / "output").glob("*.jsonl"))
+    assert written == ["credentials.jsonl", "sync_health_history.jsonl", "syncs.jsonl"]
+    lines = (root / "output" / "syncs.jsonl").read_text().splitlines()
     rows: list[dict[str, Any]] = [json.loads(line) for line in lines]
     assert [r["id"] for r in rows] == expected
-    history = history_file.read_text().splitlines()
+    history = (root / "output" / "sync_health_history.jsonl").read_text().splitlines()
     assert sorted(json.loads(line)["sync_id"] for line in history) == sorted(expected)
-    assert credentials.read_text().strip()
+    assert (root / "output" / "credentials.jsonl").read_text().strip()
     assert all("metadata" not in r for r in rows)
     assert [r["name_upper"] for r in rows] == [n.upper() for n in names]
