@@ -74,7 +74,7 @@ def test_every_section_a_readme_comment_points_at_exists() -> None:
     readme = (REPO / "README.md").read_text()
     named = re.findall(r'see "([^"]+)"', readme)
     assert named, "the README points at no section by name any more"
-    for title in named:
+    for title in (" ".join(name.split()) for name in named):
         heading = re.search(rf"^#+ .*{re.escape(title)}", readme, re.M)
         lead_in = f"**{title}.**" in readme or f"**{title}**" in readme
         assert heading or lead_in, f'"{title}" is no section of the README'
