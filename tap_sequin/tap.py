@@ -222,6 +222,7 @@ class TapSequin(Tap):
             self._full_config_schema(),
             strict=kwargs.get("validate_config", True),
             reads_environment=self._reads_environment,
+            from_files=bool(kwargs.get("config")),
             warn=self.logger.warning,
         )
         super().__init__(*args, **kwargs)

@@ -7,6 +7,7 @@ names, values of the wrong type, and a ``base_url`` that already ends in ``/v1``
 
 from __future__ import annotations
 
+import json
 import os
 import typing as t
 from pathlib import Path
@@ -45,6 +46,26 @@ def test_numbers_as_text_in_a_config_file(sandbox: Sandbox, tmp_path: Path) -> N
     run = run_cli({**config_for(sandbox), **NUMBERS_AS_TEXT}, tmp_path, env=env_only())
     assert run.status == 0, run.stderr[-2000:]
     assert run.ids == sandbox.sync_ids
+
+
+@pytest.mark.parametrize("form", ["text", "empty text"])
+def test_sync_ids_as_json_text_in_a_config_file(
+    form: str, sandbox: Sandbox, tmp_path: Path
+) -> None:
+    # What Meltano writes for a `kind: string` setting: the variable's text, as given.
+    wanted = sandbox.sync_ids[1::-1]
+    text = json.dumps(wanted) if form == "text" else "  "
+    run = run_cli(config_for(sandbox, sync_ids=text), tmp_path, env=env_only())
+    assert run.status == 0, run.stderr[-2000:]
+    assert run.ids == (wanted if form == "text" else sandbox.sync_ids)
+
+
+def test_sync_ids_text_that_is_not_json_is_one_line(sandbox: Sandbox, tmp_path: Path) -> None:
+    run = run_cli(config_for(sandbox, sync_ids="abc"), tmp_path, env=env_only())
+    assert run.status == 1
+    assert run.last_stderr_line.startswith("tap-sequin: error: setting 'sync_ids': ")
+    assert "JSON list of sync ids" in run.last_stderr_line
+    assert sandbox.requests == []
 
 
 def test_numbers_as_text_from_the_environment(sandbox: Sandbox, tmp_path: Path) -> None:
@@ -249,3 +270,44 @@ def test_empty_list_variable_means_unset(sandbox: Sandbox, tmp_path: Path) -> No
     run = run_env(tmp_path, sandbox_env(sandbox, TAP_SEQUIN_SYNC_IDS=""))
     assert run.status == 0, run.stderr[-2000:]
     assert run.ids == sandbox.sync_ids
+
+
+def test_api_token_in_a_config_file_is_pointed_at_api_key(sandbox: Sandbox, tmp_path: Path) -> None:
+    config = {k: v for k, v in config_for(sandbox).items() if k != "api_key"}
+    run = run_cli({**config, "api_token": TOKEN}, tmp_path, env=env_only())
+    assert run.status == 1
+    assert run.last_stderr_line == (
+        "tap-sequin: error: setting 'api_token': is not a setting of tap-sequin; "
+        "did you mean 'api_key'?"
+    )
+    assert TOKEN not in run.stderr
+    assert sandbox.requests == []
+
+
+@pytest.mark.parametrize("source", ["file", "ENV", "none", "none --test", "meltano"])
+def test_a_missing_api_key_says_where_this_run_reads_it(
+    source: str, sandbox: Sandbox, tmp_path: Path
+) -> None:
+    file_config = {"base_url": sandbox.url}
+    variables = {"MELTANO_EXTRACTOR_NAME": "tap-sequin"} if source == "meltano" else {}
+    if source == "ENV":
+        run = run_env(tmp_path, {"TAP_SEQUIN_BASE_URL": sandbox.url})
+    elif source.startswith("none"):
+        run = run_cli(None, tmp_path, *source.split()[1:], env=env_only())
+    else:
+        run = run_cli(file_config, tmp_path, env=env_only(**variables))
+    line = run.last_stderr_line
+    assert run.status == 1
+    assert line.startswith("tap-sequin: error: setting 'api_key': is required: ")
+    if source == "file":
+        assert 'add "api_key"' in line
+        assert "to the --config file" in line
+    elif source == "ENV":
+        assert "set TAP_SEQUIN_API_KEY (read with --config ENV)" in line
+    elif source == "meltano":
+        assert "meltano config set tap-sequin api_key" in line
+    else:
+        # A variable alone is not read: the hint names --config ENV with it.
+        assert "set TAP_SEQUIN_API_KEY and run tap-sequin --config ENV" in line
+        assert "--config config.json" in line
+    assert sandbox.requests == []

@@ -119,7 +119,7 @@ def test_https_to_a_plain_http_port_names_the_likely_cause(
     status, out, _ = _check(config, tmp_path)
 
     assert status == 1
-    assert "--test's own limit" in out
+    assert "plain HTTP" in out
     assert "base_url should start with http://" in out
 
 

@@ -12,13 +12,14 @@ import typing as t
 from pathlib import Path
 
 import pytest
+import requests
 
+from tap_sequin.client.session import WireFailure, describe
 from tap_sequin.errors import AuthError, RetriesExhausted, SequinAPIError
 from tap_sequin.sandbox import Faults, Rule, Sandbox, generate_syncs
 
 from .conftest import (
     TOKEN,
-    catalog_selecting,
     config_for,
     make_sandbox,
     run_cli,
@@ -89,7 +90,7 @@ def test_a_404_that_does_not_name_the_sync_extracts_the_rest_then_fails(
     assert [h["sync_id"] for h in run.records_of("sync_health_history")] == run.ids
     last = run.last_stderr_line
     assert last.startswith(f"tap-sequin: error: sync {ids[1]}: HTTP 404 that does not say")
-    assert "GET /v1/syncs/{id}" in last
+    assert f"GET /v1/syncs/{ids[1]}," in last  # the path asked for, not a template
     assert "check sync_ids and base_url" in last.lower()
     assert run.of_type("STATE"), "a final STATE still goes out"
 
@@ -310,16 +311,44 @@ def _closed_port() -> int:
 
 
 @pytest.mark.parametrize("case", ["dns", "refused"])
-def test_dns_failure_and_refused_connection_are_retried_then_named(case: str) -> None:
+def test_a_host_that_does_not_exist_or_a_closed_local_port_fails_at_once_naming_base_url(
+    case: str, tmp_path: Path
+) -> None:
+    # Neither is fixed by waiting: the DNS said the name does not exist, and nothing
+    # listens on that port of this machine. Retries would only delay the hint.
     url = "https://api.sequinn.invalid" if case == "dns" else f"http://127.0.0.1:{_closed_port()}"
-    expected = "DNS lookup of api.sequinn.invalid failed" if case == "dns" else "refused"
+    expected = (
+        "DNS lookup of api.sequinn.invalid failed (no such host)"
+        if case == "dns"
+        else "connection to 127.0.0.1 refused"
+    )
 
-    config = config_for_url(url, sync_ids=["abc"], max_retries=1)
-    with pytest.raises(RetriesExhausted) as caught:
-        run_in_process(config, catalog_selecting(config, "syncs"))
+    config = config_for_url(url, sync_ids=["abc"], max_retries=5, retry_backoff_seconds=2)
+    run = run_cli(config, tmp_path)
 
-    message = str(caught.value)
-    assert expected in message
-    assert "gave up after 2 attempts" in message
-    assert "sync abc (GET /v1/syncs/abc)" in message
-    assert "base_url" in message
+    assert run.status == 1
+    line = run.last_stderr_line
+    assert line.startswith("tap-sequin: error: ")
+    assert expected in line
+    assert "check base_url" in line
+    assert "max_retries" not in line
+    assert "request_timeout" not in line
+    assert "retrying" not in run.stderr
+
+
+def _wire_failure(*chain: BaseException) -> WireFailure:
+    # requests wraps urllib3's error, which wraps the socket's: as a real failure nests them.
+    inner: BaseException = chain[-1]
+    for outer in reversed(chain[:-1]):
+        outer.__cause__ = inner
+        inner = outer
+    return describe(requests.exceptions.ConnectionError(inner), "api.example.com", 30)
+
+
+def test_failures_that_may_pass_are_still_retried() -> None:
+    lookup_failed = socket.gaierror(socket.EAI_AGAIN, "Temporary failure in name resolution")
+    assert _wire_failure(OSError("lookup"), lookup_failed).retryable
+    remote_refusal = ConnectionRefusedError(111, "Connection refused")
+    assert _wire_failure(OSError("connect"), remote_refusal).retryable
+    no_such_name = socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+    assert not _wire_failure(OSError("lookup"), no_such_name).retryable

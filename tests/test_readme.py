@@ -57,7 +57,8 @@ def test_try_it_by_hand_runs_as_written(tmp_path: Path) -> None:
     # Twice in the same TMPDIR: a second try must not read the first sandbox's URL.
     for attempt in (1, 2):
         done = subprocess.run(
-            ["bash", "-c", readme_block("try-it")],
+            # Then, in the same shell: what the block leaves exported for the next command.
+            ["bash", "-c", readme_block("try-it") + 'compgen -e | grep "^TAP_SEQUIN_" || true'],
             cwd=REPO,
             env={**env, "TMPDIR": str(tmp_path)},
             capture_output=True,
@@ -67,3 +68,14 @@ def test_try_it_by_hand_runs_as_written(tmp_path: Path) -> None:
         )
         assert done.returncode == 0, f"attempt {attempt}: {done.stdout}{done.stderr}"
         assert done.stdout.splitlines() == ["5", '"health_status":"error"'], attempt
+
+
+def test_every_section_a_readme_comment_points_at_exists() -> None:
+    # `(see "Some section")` in a snippet or a sentence: a heading or a bold lead-in.
+    readme = (REPO / "README.md").read_text()
+    named = re.findall(r'see "([^"]+)"', readme)
+    assert named, "the README points at no section by name any more"
+    for title in (" ".join(name.split()) for name in named):
+        heading = re.search(rf"^#+ .*{re.escape(title)}", readme, re.M)
+        lead_in = f"**{title}.**" in readme or f"**{title}**" in readme
+        assert heading or lead_in, f'"{title}" is no section of the README'

@@ -172,7 +172,8 @@ def test_one_sync_id_not_readable_is_worded_for_one(tmp_path: Path) -> None:
 
     assert run.status == 1
     assert "the configured sync could not be read" in run.last_stderr_line
-    assert "(GET /v1/syncs/{id} answered 404)" in run.last_stderr_line
+    assert "(GET /v1/syncs/a answered 404)" in run.last_stderr_line
+    assert "{id}" not in run.last_stderr_line
     assert "none of the 1" not in run.stderr
     # No "other syncs" to speak of.
     assert 'sync a: HTTP 404 "Sync a not found" (GET /v1/syncs/a); skipped. Check sync_ids' in (

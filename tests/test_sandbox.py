@@ -81,6 +81,13 @@ DOCUMENTED_EXAMPLE = """
   "updated_at": "2023-12-15 01:29:29"
 }
 """
+# What the sandbox serves first: the documented example with its name and collections
+# made to match its provider ("stripe"; the reference names HubSpot).
+FIRST_SYNC = {
+    **json.loads(DOCUMENTED_EXAMPLE),
+    "name": "Choam Corp - Stripe Production",
+    "collection_ids": ["stripe:customer", "stripe:invoice"],
+}
 
 
 class Answer:
@@ -128,12 +135,14 @@ def sb() -> Iterator[Sandbox]:
 # -- the API as documented ---------------------------------------------------------------
 
 
-def test_documented_example_is_served_as_documented(sb: Sandbox) -> None:
+def test_documented_example_is_served_as_documented_with_its_provider_s_name(
+    sb: Sandbox,
+) -> None:
     answer = call(sb, "GET", EXAMPLE_PATH)
     assert answer.status == 200
     assert answer.headers["content-type"].startswith("application/json")
     assert int(answer.headers["content-length"]) == len(answer.body)
-    assert answer.json() == json.loads(DOCUMENTED_EXAMPLE)
+    assert answer.json() == FIRST_SYNC
     assert list(answer.json()) == list(json.loads(DOCUMENTED_EXAMPLE))  # key order too
 
 
@@ -144,7 +153,7 @@ def test_list_returns_every_sync_in_list_order(sb: Sandbox) -> None:
     assert list(answer.json()) == ["data"]
     assert [s["id"] for s in data] == sb.sync_ids
     assert len(data) == 50
-    assert data[0] == json.loads(DOCUMENTED_EXAMPLE)
+    assert data[0] == FIRST_SYNC
     for sync in data[1:5]:
         assert call(sb, "GET", f"/v1/syncs/{sync['id']}").json() == sync
 
@@ -511,7 +520,11 @@ def test_generated_syncs_are_deterministic_and_varied() -> None:
     syncs = generate_syncs(60, seed=3)
     assert syncs == generate_syncs(60, seed=3)
     assert syncs[1:] != generate_syncs(60, seed=4)[1:]
-    assert syncs[0] == json.loads(DOCUMENTED_EXAMPLE)
+    assert syncs[0] == FIRST_SYNC
+    for sync in syncs:  # a name and collections that match the provider
+        label = sync["provider"].replace("_", " ").title().replace(" ", "_")
+        assert f" - {label} " in sync["name"], (sync["provider"], sync["name"])
+        assert all(c.startswith(f"{sync['provider']}:") for c in sync["collection_ids"])
     ids = [s["id"] for s in syncs]
     assert len(set(ids)) == 60
     assert all(str(uuid.UUID(i)) == i for i in ids)

@@ -32,6 +32,12 @@ from .conftest import config_for, run_cli
             "'sycns' is not a stream of tap-sequin; did you mean 'syncs'?",
         ),
         ({"syncs": {"name": "fake.nme()"}}, "calls fake.nme, which Faker does not have"),
+        # Removing a column one letter off: the SDK would remove nothing and say nothing.
+        (
+            {"syncs": {"metdata": "__NULL__"}},
+            "syncs.metdata: removes a property syncs does not have; did you mean 'metadata'?",
+        ),
+        ({"credentials": {"propertes": None}}, "did you mean 'properties'?"),
     ],
 )
 def test_broken_map_is_refused_before_any_request(

@@ -47,7 +47,7 @@ def test_documented_example_arrives_flattened_typed_and_redacted(sandbox: Sandbo
     assert row["rate_limit_interval"] == 60
     assert row["rate_limit_max_concurrent_requests"] == 0
     assert row["created_at"] == "2023-12-15T01:29:29+00:00"
-    assert row["collection_ids"] == ["hubspot:contact", "hubspot:company"]
+    assert row["collection_ids"] == ["stripe:customer", "stripe:invoice"]
     assert row["credential"]["properties"]["secret"] == "[REDACTED]"
     assert row["max_age_days"] == 365
     assert row["health"] == {"status": "healthy", "sync_id": EXAMPLE_SYNC_ID}

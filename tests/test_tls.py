@@ -318,3 +318,56 @@ def test_request_timeout_bounds_a_trickling_https_answer(
         run_in_process({**_config(url), "request_timeout": 1, "max_retries": 0})
 
     assert "no complete answer within request_timeout (1s)" in str(caught.value)
+
+
+class _PlainPort(socketserver.ThreadingTCPServer):
+    """A plain TCP port that answers a TLS ClientHello as a plain-HTTP server would."""
+
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, answer: bytes | None) -> None:
+        # answer None: read and say nothing (a server waiting for a request line).
+        self.answer = answer
+        self.connections = 0
+        self.closing = threading.Event()
+        super().__init__(("127.0.0.1", 0), _PlainPortHandler)
+
+
+class _PlainPortHandler(socketserver.BaseRequestHandler):
+    server: _PlainPort
+
+    def handle(self) -> None:
+        self.server.connections += 1
+        self.request.recv(4096)
+        if self.server.answer is not None:
+            self.request.sendall(self.server.answer)
+        else:
+            self.server.closing.wait(30)
+
+
+@pytest.mark.parametrize(
+    "answer", [None, b"HTTP/1.1 400 Bad Request\r\n\r\n"], ids=["silent", "400"]
+)
+def test_https_to_a_plain_http_port_fails_at_once_pointing_at_http(
+    answer: bytes | None, tmp_path: t.Any
+) -> None:
+    server = _PlainPort(answer)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"https://127.0.0.1:{server.server_address[1]}"
+        config = {**_config(url), "max_retries": 5, "retry_backoff_seconds": 2}
+        config["request_timeout"] = 2  # what a silent port costs: one attempt of this
+        run = run_cli(config, tmp_path)
+    finally:
+        server.closing.set()
+        server.shutdown()
+        server.server_close()
+
+    assert run.status == 1
+    line = run.last_stderr_line
+    assert "plain HTTP" in line
+    assert "base_url should start with http://" in line
+    assert "max_retries" not in line
+    assert "retrying" not in run.stderr
+    assert server.connections == 1

@@ -41,7 +41,16 @@ from tap_sequin.client.judging import (
     judge,
     quoted,
 )
-from tap_sequin.client.session import Watchdog, describe, discard, new_session, reused
+from tap_sequin.client.session import (
+    Watchdog,
+    connect_limit,
+    describe,
+    discard,
+    handshake_unanswered,
+    new_session,
+    plain_http_port,
+    reused,
+)
 from tap_sequin.client.throttle import Stopped, Throttle, throttle_for
 from tap_sequin.errors import ConfigError, RetriesExhausted, SequinAPIError
 from tap_sequin.settings.parsing import Settings
@@ -366,6 +375,12 @@ class SequinClient:
         # end of the headers, or of a body without a length. Never trust it.
         if attempt.ended_by == "stop":
             raise Stopped
+        unanswered = attempt.ended_by == "timeout" or (failure is not None and failure.retryable)
+        if unanswered and handshake_unanswered(attempt.connection):
+            # The port took the connection but never answered the TLS handshake: a
+            # plain-HTTP server waits for a request line that never comes. Another
+            # attempt would wait just as long for the same silence.
+            raise SequinAPIError(endpoint.target, plain_http_port(self._host))
         if attempt.ended_by == "timeout":
             raise Retry(f"no complete answer within request_timeout ({timeout:g}s)")
         if failure is None:
@@ -384,7 +399,7 @@ class SequinClient:
             try:
                 response = session.send(
                     self._prepared(url, anonymous=endpoint.anonymous),
-                    timeout=(timeout, timeout),
+                    timeout=(connect_limit(timeout), timeout),
                     allow_redirects=False,
                     stream=True,
                 )

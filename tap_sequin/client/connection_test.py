@@ -122,7 +122,11 @@ def _explained(settings: Settings, limit: float, problem: str) -> str:
             else f"{limit:g}s, --test's own limit"
         )
         problem = f"no complete answer within {whose}"
-    if settings.base_url.startswith("https://") and (timed_out or "TLS" in problem):
+    if (
+        settings.base_url.startswith("https://")
+        and (timed_out or "TLS" in problem)
+        and ("plain HTTP" not in problem)
+    ):
         problem += (
             "; if that port serves plain HTTP (a local sandbox), base_url should start with http://"
         )

@@ -38,6 +38,8 @@ from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import NameResolutionError
 
+from tap_sequin.settings.parsing import is_loopback
+
 # How often the watchdog looks for a stop request at most (deadlines are met more exactly).
 _TICK = 0.05
 
@@ -150,7 +152,23 @@ class _WatchedHTTPConnection(_Watched, HTTPConnection):
 
 
 class _WatchedHTTPSConnection(_Watched, HTTPSConnection):
-    pass
+    # True from the TCP connection until the TLS handshake is done, without a proxy in
+    # between: a failure in that span came from the port itself (see ``describe``).
+    handshaking = False
+
+    def _new_conn(self) -> socket.socket:
+        sock = super()._new_conn()
+        self.handshaking = self.proxy is None
+        return sock
+
+    def connect(self) -> None:
+        super().connect()
+        self.handshaking = False
+
+
+def handshake_unanswered(connection: HTTPConnection | None) -> bool:
+    """Whether ``connection`` reached its server but its TLS handshake never finished."""
+    return bool(getattr(connection, "handshaking", False))
 
 
 class _HTTPPool(HTTPConnectionPool):
@@ -264,6 +282,8 @@ def describe(exc: requests.RequestException, host: str, timeout: float) -> WireF
     chain = _causes(exc)
     if isinstance(exc, requests.exceptions.SSLError):
         verify = next((e for e in chain if isinstance(e, ssl.SSLCertVerificationError)), None)
+        if verify is None and any(_plain_http_reply(e) for e in chain):
+            return WireFailure(plain_http_port(host), retryable=False)
         detail = verify.verify_message if verify is not None else "handshake failed"
         return WireFailure(
             f"TLS with {host} failed ({detail}); check base_url and the CA bundle in "
@@ -284,13 +304,24 @@ def describe(exc: requests.RequestException, host: str, timeout: float) -> WireF
             retryable=True,
         )
     if isinstance(exc, requests.exceptions.ConnectTimeout):
-        return WireFailure(f"no connection to {host} within request_timeout ({timeout:g}s)", True)
+        limit = connect_limit(timeout)
+        within = f"request_timeout ({timeout:g}s)" if limit == timeout else f"{limit:g}s"
+        return WireFailure(f"no connection to {host} within {within}", True)
     if isinstance(exc, requests.exceptions.ReadTimeout):
         return WireFailure(f"no answer within request_timeout ({timeout:g}s)", True)
     if any(isinstance(e, (NameResolutionError, socket.gaierror)) for e in chain):
-        return WireFailure(f"DNS lookup of {host} failed; check base_url", True)
+        # "No such name" is the DNS's final answer about a mistyped host; a lookup that
+        # could not be made (EAI_AGAIN: no DNS server reachable) may work on a retry.
+        unknown = any(isinstance(e, socket.gaierror) and e.errno in _NO_SUCH_NAME for e in chain)
+        why = " (no such host)" if unknown else ""
+        return WireFailure(f"DNS lookup of {host} failed{why}; check base_url", not unknown)
     if any(isinstance(e, ConnectionRefusedError) for e in chain):
-        return WireFailure(f"connection to {host} refused; check base_url", True)
+        # On this machine's own address a refusal means nothing listens on that port, and
+        # the kernel says so at once; a remote refusal may be a server restarting.
+        return WireFailure(
+            f"connection to {host} refused (nothing listens on that port); check base_url",
+            not is_loopback(host),
+        )
     cut = next((e for e in chain if isinstance(e, IncompleteRead)), None)
     if cut is not None:
         # urllib3's IncompleteRead counts bytes; http.client's holds them.
@@ -305,6 +336,43 @@ def describe(exc: requests.RequestException, host: str, timeout: float) -> WireF
     if any(isinstance(e, ConnectionResetError) for e in chain):
         return WireFailure("connection reset", True)
     return WireFailure(f"request failed ({type(chain[-1]).__name__})", True)
+
+
+# Seconds a connection, its TLS handshake included, may take at most (less if
+# request_timeout is less). A reachable server connects within a round trip or two; a
+# port that takes the connection but never answers the handshake (plain HTTP) would
+# otherwise hold the attempt for the whole request_timeout.
+CONNECT_LIMIT = 10.0
+
+
+def connect_limit(request_timeout: float) -> float:
+    """How long connecting (TCP and TLS) may take in an attempt of ``request_timeout``."""
+    return min(request_timeout, CONNECT_LIMIT)
+
+
+def plain_http_port(host: str) -> str:
+    """The problem of an https:// base_url pointing at a port that speaks plain HTTP."""
+    return (
+        f"TLS handshake with {host} got no TLS answer: that port seems to serve plain HTTP, "
+        "so base_url should start with http://; check base_url"
+    )
+
+
+# getaddrinfo's "the name does not exist" (EAI_NODATA only on some platforms).
+_NO_SUCH_NAME = frozenset(
+    code for code in (socket.EAI_NONAME, getattr(socket, "EAI_NODATA", None)) if code is not None
+)
+
+
+def _plain_http_reply(exc: BaseException) -> bool:
+    # OpenSSL's reasons when the first bytes back are not a TLS record ("HTTP/1.0 400").
+    reason = getattr(exc, "reason", None)
+    return isinstance(exc, ssl.SSLError) and reason in {
+        "WRONG_VERSION_NUMBER",
+        "RECORD_LAYER_FAILURE",
+        "PACKET_LENGTH_TOO_LONG",
+        "HTTP_REQUEST",
+    }
 
 
 def _causes(exc: BaseException) -> list[BaseException]:

@@ -59,6 +59,16 @@ EXAMPLE_SYNC: dict[str, Any] = {
     "updated_at": "2023-12-15 01:29:29",
 }
 
+# The sandbox's first sync: the documented example (its id, credential and timestamps),
+# with a name and collections that agree with its provider. The reference page pairs
+# provider "stripe" with a HubSpot name and HubSpot collections, which every demo would
+# show as a contradiction.
+FIRST_SYNC: dict[str, Any] = {
+    **copy.deepcopy(EXAMPLE_SYNC),
+    "name": "Choam Corp - Stripe Production",
+    "collection_ids": ["stripe:customer", "stripe:invoice"],
+}
+
 # Credential kinds named in the reference, with the provider that uses each. The last three
 # kinds are not in the reference: they stand for the "more may appear" shapes a tap must
 # tolerate, and carry secrets under other key names (one of them nested).
@@ -115,14 +125,16 @@ def format_timestamp(epoch: float) -> str:
 def generate_syncs(n: int = 50, seed: int = 1, run: int = 1) -> list[dict[str, Any]]:
     """Return `n` syncs in list order, as in `run`; the same arguments give equal lists.
 
-    The first sync is the documented example; the next ones cover every credential kind,
-    half of them with unmasked secrets. Ids are UUID strings, unique within the list. A few
-    syncs' health depends on `run` (see `tap_sequin.sandbox.runs`).
+    The first sync is the documented example (``FIRST_SYNC``: its name and collections
+    made to match its provider); the next ones cover every credential kind, half of them
+    with unmasked secrets. Every name names its sync's provider. Ids are UUID strings,
+    unique within the list. A few syncs' health depends on `run` (see
+    `tap_sequin.sandbox.runs`).
     """
     if n <= 0:
         return []
     rng = random.Random(seed)  # noqa: S311 (reproducible test data, not secrets)
-    syncs = [copy.deepcopy(EXAMPLE_SYNC)]
+    syncs = [copy.deepcopy(FIRST_SYNC)]
     for index in range(1, n):
         syncs.append(random_sync(rng, index))
     apply_run(syncs, run)

@@ -12,6 +12,7 @@ import contextlib
 import difflib
 import importlib
 import importlib.util
+import os
 import typing as t
 
 from singer_sdk.plugin_base import JSONSchemaValidator
@@ -27,27 +28,36 @@ def checked_config(
     *,
     strict: bool,
     reads_environment: bool,
+    from_files: bool = True,
     warn: t.Callable[[str], None],
 ) -> tuple[dict[str, t.Any], Settings | None]:
     """``config`` checked against ``schema`` and normalised (numbers given as text become
     numbers), with the ``Settings`` it gives; the first problem raises ``ConfigError``.
 
-    Not ``strict`` (``--discover``): nothing is refused, quietly, and no ``Settings`` made.
+    ``from_files``: the config came from ``--config`` files (or the caller), which says
+    where a missing setting should go. Not ``strict`` (``--discover``): nothing is
+    refused, quietly, and no ``Settings`` made.
     """
     if not strict:
         with contextlib.suppress(ConfigError):
             config = normalised_config(config, parse_settings(config), schema)
         return config, None
+    # Before the settings' own checks: "api_token" is a typo of api_key, not its absence.
+    refuse_unknown_settings(schema, config)
     try:
         settings = parse_settings(config)
     except ConfigError as exc:
         unread = environment.unread_variables([exc.setting], config)
         if unread and not reads_environment:
             raise ConfigError(exc.setting, environment.unread_hint(unread)) from None
+        if exc.setting == "api_key" and config.get("api_key") is None:
+            raise ConfigError(
+                "api_key",
+                missing_api_key(reads_environment=reads_environment, from_files=from_files),
+            ) from None
         raise
     for line in environment_warnings(schema, config, reads_environment=reads_environment):
         warn(line)
-    refuse_unknown_settings(schema, config)
     config = normalised_config(config, settings, schema)
     for line in settings.corrections:
         warn(line)
@@ -55,6 +65,30 @@ def checked_config(
     refuse_bad_batch_config(config)
     refuse_bad_flattening(config)
     return config, settings
+
+
+def missing_api_key(*, reads_environment: bool, from_files: bool) -> str:
+    """Where the token should go, for the way this run reads its settings."""
+    if os.environ.get("MELTANO_EXTRACTOR_NAME"):
+        # Meltano sets this in its plugins' environment; it writes the config file itself.
+        return (
+            "is required: set it with `meltano config set tap-sequin api_key`, or "
+            "TAP_SEQUIN_API_KEY in the environment or .env"
+        )
+    if reads_environment:
+        return (
+            "is required: set TAP_SEQUIN_API_KEY (read with --config ENV) to a Sequin API "
+            'token, or add "api_key" to a --config file'
+        )
+    if from_files:
+        return (
+            'is required: add "api_key": "<your Sequin API token>" to the --config file, '
+            "or set TAP_SEQUIN_API_KEY and add --config ENV"
+        )
+    return (
+        'is required: give a config file holding "api_key" (tap-sequin --config '
+        "config.json), or set TAP_SEQUIN_API_KEY and run tap-sequin --config ENV"
+    )
 
 
 def refuse_unknown_settings(schema: t.Mapping[str, t.Any], config: t.Mapping[str, t.Any]) -> None:

@@ -82,9 +82,19 @@ def check_stream_maps(stream_maps: object, schemas: t.Mapping[str, t.Mapping[str
         if not columns:
             continue  # an alias of another map, or a stream this tap does not have
         for key, expression in mapping.items():
-            if not isinstance(expression, str) or key in NOT_EXPRESSIONS:
+            if key in NOT_EXPRESSIONS:
                 continue
-            if expression == NULL_STRING:  # "remove this property"
+            if expression is None or expression == NULL_STRING:  # "remove this property"
+                if key not in columns:
+                    # The SDK removes nothing and says nothing: the column would still load.
+                    close = difflib.get_close_matches(str(key), sorted(columns), n=1)
+                    hint = f"did you mean '{close[0]}'?" if close else "see its columns: --discover"
+                    raise ConfigError(
+                        "stream_maps",
+                        f"{stream}.{key}: removes a property {source} does not have; {hint}",
+                    )
+                continue
+            if not isinstance(expression, str):
                 continue
             where = f"{stream}.{key}"
             try:

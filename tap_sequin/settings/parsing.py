@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import decimal
 import ipaddress
+import json
 import math
 import typing as t
 from dataclasses import dataclass
@@ -64,7 +65,8 @@ class Settings:
         )
 
 
-def _is_loopback(host: str) -> bool:
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` names this machine (``localhost``, 127.0.0.0/8, ``::1``)."""
     if host == "localhost" or host.endswith(".localhost"):
         return True
     try:
@@ -109,7 +111,7 @@ def parse_base_url(
         raise ConfigError(
             "base_url", f"must not have a query or fragment (after {root!r}); remove it"
         )
-    if parts.scheme == "http" and not allow_plain_http and not _is_loopback(parts.hostname):
+    if parts.scheme == "http" and not allow_plain_http and not is_loopback(parts.hostname):
         raise ConfigError(
             "base_url",
             f"plain http:// to {parts.hostname} would send the token in clear text; use "
@@ -185,7 +187,22 @@ def _positive(
 
 
 def parse_sync_ids(value: object) -> tuple[str, ...]:
-    """Return the configured ids in order, each once; empty means "every sync"."""
+    """Return the configured ids in order, each once; empty means "every sync".
+
+    A JSON array given as text is read as one: Meltano passes ``sync_ids`` through as
+    text (``kind: string`` in meltano.yml; its own ``kind: array`` parsing ends in a
+    traceback on ``abc``), and empty text means unset, as in a variable.
+    """
+    if isinstance(value, str):
+        if not value.strip():
+            return ()
+        try:
+            value = json.loads(value)
+        except ValueError:
+            raise ConfigError(
+                "sync_ids",
+                f'must be a JSON list of sync ids such as ["c906b4a4-..."], got {value!r:.60}',
+            ) from None
     if value is None:
         return ()
     if not isinstance(value, (list, tuple)):
@@ -299,7 +316,8 @@ def parse_settings(config: t.Mapping[str, t.Any]) -> Settings:
 def normalised_config(
     config: t.Mapping[str, t.Any], settings: Settings, schema: t.Mapping[str, t.Any]
 ) -> dict[str, t.Any]:
-    """``config`` with numeric text turned into numbers, and ``base_url`` as corrected.
+    """``config`` with numeric text turned into numbers, ``sync_ids`` text into a list,
+    and ``base_url`` as corrected.
 
     ``schema`` is the tap's config JSON schema (the SDK's own settings included): every
     ``integer`` or ``number`` setting given as text (a config file, ``--config ENV``,
@@ -317,6 +335,8 @@ def normalised_config(
                 fixed[name] = getattr(settings, name)
             else:
                 fixed[name] = _number(config, name, None, integer=integer)
+    if isinstance(fixed.get("sync_ids"), str):
+        fixed["sync_ids"] = list(settings.sync_ids) or None
     if fixed.get("base_url"):
         fixed["base_url"] = settings.base_url
     if "api" in fixed:

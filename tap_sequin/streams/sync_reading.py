@@ -18,7 +18,7 @@ import logging
 import operator
 import threading
 import typing as t
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from tap_sequin.client.fetch import OrderedFetcher
 from tap_sequin.errors import ConfigError, SequinAPIError
@@ -114,7 +114,7 @@ class SyncReading:
         # No more workers than ids: each is a thread with its own connection.
         workers = min(settings.max_concurrent_requests, len(settings.sync_ids))
         fetcher = self._fetcher(client.get_sync, workers, stop)
-        path = "/v1/syncs/{id}"
+        path = last_path = "/v1/syncs/{id}"
         # Sequin's id of each sync emitted -> the configured id it was read as: two ids
         # answering with one sync must not give two rows with one primary key.
         emitted: dict[str, str] = {}
@@ -122,6 +122,7 @@ class SyncReading:
             if isinstance(raw, NotFound):
                 self.not_found.append(sync_id)
                 path = raw.path.rsplit("/", 1)[0] + "/{id}" if raw.path else path
+                last_path = raw.path or path
                 said = f' "{raw.summary}"' if raw.summary else ""
                 if raw.route_level:
                     # A bare "Not found" (or no summary: a proxy's, a web server's) does not
@@ -166,7 +167,9 @@ class SyncReading:
             count = len(self.not_found)
             which = "the configured sync" if count == 1 else f"none of the {count} configured syncs"
             every = "GET" if count == 1 else "every GET"
-            path = f"{urlsplit(settings.base_url).path}/v1/syncs/{{id}}"
+            # One id: its own path; several: the template they share.
+            one = quote(self.not_found[0], safe="") if count == 1 else "{id}"
+            path = f"{urlsplit(settings.base_url).path}/v1/syncs/{one}"
             raise ConfigError(
                 "sync_ids",
                 f"{which} could {'not ' if count == 1 else ''}be read from base_url "
@@ -177,7 +180,8 @@ class SyncReading:
             shown = ", ".join(self.unexplained_404[:10])
             self.failure = SequinAPIError(
                 f"sync{'' if count == 1 else 's'} {shown}",
-                f"HTTP 404 that does not say the sync is gone (GET {path}, no sync named in "
+                f"HTTP 404 that does not say the sync is gone "
+                f"(GET {last_path if count == 1 else path}, no sync named in "
                 f"the answer); the other {self.extracted} were extracted. Check sync_ids and "
                 "base_url",
                 status=404,

@@ -109,3 +109,33 @@ def test_whole_numbers_as_text_through_meltano(
         assert proc.returncode != 0
         assert f"tap-sequin: error: {error}" in proc.stderr
         assert requests == []
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("value", ["", "abc", "ids"])
+def test_sync_ids_variable_through_meltano(
+    meltano_project: MeltanoProject, tmp_path: Any, value: str
+) -> None:
+    # Meltano parses a `kind: array` variable itself (a traceback for "" and "abc");
+    # meltano.yml declares sync_ids `kind: string`, so the tap reads it as the README says.
+    with Sandbox(syncs=3, seed=8, token=TOKEN) as sandbox:
+        wanted = sandbox.sync_ids[:0:-1]
+        text = json.dumps(wanted) if value == "ids" else value
+        shown = meltano_project.meltano(
+            "config", "print", "tap-sequin", env=clean_env(TAP_SEQUIN_SYNC_IDS=text)
+        )
+        proc = _run_jsonl(meltano_project, tmp_path, sandbox, TAP_SEQUIN_SYNC_IDS=text)
+        expected = wanted if value == "ids" else sandbox.sync_ids
+        requests = list(sandbox.requests)
+    assert shown.returncode == 0, shown.stderr[-3000:]
+    assert "Traceback" not in proc.stderr
+    if value == "abc":
+        assert proc.returncode != 0
+        errors = [line for line in proc.stderr.splitlines() if "tap-sequin: error:" in line]
+        assert len(errors) == 1, errors
+        assert "setting 'sync_ids': must be a JSON list of sync ids" in errors[0]
+        assert requests == []
+    else:
+        assert proc.returncode == 0, proc.stderr[-4000:]
+        rows = (tmp_path / "jsonl" / "syncs.jsonl").read_text().splitlines()
+        assert [json.loads(row)["id"] for row in rows] == expected

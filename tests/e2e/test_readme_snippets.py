@@ -65,8 +65,14 @@ def test_readme_meltano_snippet_works_in_a_new_project(tmp_path: Path) -> None:
         expected = sandbox.sync_ids
         names = [sandbox.sync(i)["name"] for i in expected]
     assert proc.returncode == 0, proc.stderr[-4000:]
-    (written,) = (root / "output").glob("syncs*.jsonl")  # target-jsonl adds a timestamp
-    rows: list[dict[str, Any]] = [json.loads(line) for line in written.read_text().splitlines()]
+    # The three streams, as the README's analyst queries need them.
+    written = sorted(path.name for path in (root / "output").glob("*.jsonl"))
+    assert written == ["credentials.jsonl", "sync_health_history.jsonl", "syncs.jsonl"]
+    lines = (root / "output" / "syncs.jsonl").read_text().splitlines()
+    rows: list[dict[str, Any]] = [json.loads(line) for line in lines]
     assert [r["id"] for r in rows] == expected
+    history = (root / "output" / "sync_health_history.jsonl").read_text().splitlines()
+    assert sorted(json.loads(line)["sync_id"] for line in history) == sorted(expected)
+    assert (root / "output" / "credentials.jsonl").read_text().strip()
     assert all("metadata" not in r for r in rows)
     assert [r["name_upper"] for r in rows] == [n.upper() for n in names]
