@@ -37,7 +37,9 @@ HEADER = """\
 # Numeric settings are `kind: string` on purpose: Meltano 4.4.1 fails with a traceback
 # on environment values of `kind: decimal` ("Decimal is not JSON serializable") and of
 # `kind: integer` ("3.0", "abc"); the tap itself reads numeric text and refuses
-# anything else in one line naming the setting.
+# anything else in one line naming the setting. Arrays of strings (sync_ids) are
+# `kind: string` too: Meltano parses an array setting's variable itself and ends in a
+# traceback on an empty or non-JSON value; the tap reads the JSON text itself.
 """
 
 
@@ -61,6 +63,8 @@ def setting_kind(schema: dict[str, Any]) -> str:
     types = {types} if isinstance(types, str) else set(types)
     types.discard("null")
     if types & {"integer", "number"}:
+        return "string"  # see HEADER
+    if "array" in types and schema.get("items", {}).get("type") in ("string", ["string"]):
         return "string"  # see HEADER
     if schema.get("enum"):
         return "options"

@@ -1,7 +1,9 @@
-"""Regenerate the README's generated blocks from their one source.
+"""Regenerate the manual's generated blocks (README.md and docs/*.md) from their one source.
 
-    .venv/bin/python scripts/update_readme.py          # rewrite README.md in place
-    .venv/bin/python scripts/update_readme.py --check  # exit 1 if README.md is stale
+    .venv/bin/python scripts/update_readme.py          # rewrite the pages in place
+    .venv/bin/python scripts/update_readme.py --check  # exit 1 if a page is stale
+
+Each block is filled wherever its markers stand:
 
 - ``<!-- settings:start -->`` ... ``<!-- settings:end -->``: the settings table of
   ``tap-sequin --about --format=markdown``;
@@ -11,7 +13,7 @@
 - ``<!-- models:start -->`` ... ``<!-- models:end -->``: the models that answer questions,
   with their descriptions.
 
-A test runs ``--check`` so the README cannot drift from the code or the dbt project.
+A test runs ``--check`` so the manual cannot drift from the code or the dbt project.
 """
 
 from __future__ import annotations
@@ -19,12 +21,13 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+import typing as t
 from pathlib import Path
 
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
-README = ROOT / "README.md"
+PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 V1 = ROOT / "transform" / "models" / "v1"
 # The staging model of each loaded table, in the README's order.
 STAGED = {
@@ -109,30 +112,37 @@ def models_section() -> str:
     return "\n".join(lines)
 
 
-def _replace(readme: str, marker: str, body: str) -> str:
+def _replace(page: str, marker: str, body: t.Callable[[], str]) -> str:
     start, end = f"<!-- {marker}:start -->", f"<!-- {marker}:end -->"
-    head, rest = readme.split(start, 1)
+    if start not in page:
+        return page
+    head, rest = page.split(start, 1)
     _, tail = rest.split(end, 1)
-    return f"{head}{start}\n{body}\n{end}{tail}"
+    return f"{head}{start}\n{body()}\n{end}{tail}"
 
 
-def rendered(readme: str) -> str:
-    """``readme`` with every generated block replaced by its current content."""
-    readme = _replace(readme, "settings", settings_table())
-    readme = _replace(readme, "tables", tables_section())
-    return _replace(readme, "models", models_section())
+def rendered(page: str) -> str:
+    """``page`` with every generated block it holds replaced by its current content."""
+    page = _replace(page, "settings", settings_table)
+    page = _replace(page, "tables", tables_section)
+    return _replace(page, "models", models_section)
 
 
 def main() -> int:
-    """Rewrite or check README.md."""
-    current = README.read_text()
-    fresh = rendered(current)
-    if "--check" in sys.argv[1:]:
-        if fresh != current:
-            print("README.md is stale (settings, tables or models): run scripts/update_readme.py")
-            return 1
-        return 0
-    README.write_text(fresh)
+    """Rewrite or check every page."""
+    stale = []
+    for path in PAGES:
+        current = path.read_text()
+        fresh = rendered(current)
+        if fresh == current:
+            continue
+        stale.append(path.relative_to(ROOT))
+        if "--check" not in sys.argv[1:]:
+            path.write_text(fresh)
+    if stale and "--check" in sys.argv[1:]:
+        names = ", ".join(map(str, stale))
+        print(f"{names} stale (settings, tables or models): run scripts/update_readme.py")
+        return 1
     return 0
 
 

@@ -34,6 +34,12 @@ TOKEN = "tok-LEAKCHECK-7c1e9b0d4f"
 REPO = Path(__file__).resolve().parents[1]
 
 
+def manual() -> str:
+    """The user's manual as one text: the README, then every page of docs/."""
+    pages = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
+    return "\n".join(page.read_text() for page in pages)
+
+
 @dataclasses.dataclass
 class Run:
     """What one tap run produced."""

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import REPO
+from .conftest import REPO, manual
 
 
 def _locked_sdk() -> str:
@@ -36,7 +36,7 @@ def test_readme_generated_blocks_match_their_sources() -> None:
 
 
 def test_every_test_the_failure_table_cites_exists() -> None:
-    readme = (REPO / "README.md").read_text()
+    readme = manual()
     cited = re.findall(r"`((?:e2e/)?test_\w+\.py)(?:::(test_\w+))?`", readme)
     assert cited
     for path, name in cited:
@@ -46,8 +46,9 @@ def test_every_test_the_failure_table_cites_exists() -> None:
 
 
 def readme_block(marker: str) -> str:
-    """The fenced code block between ``<!-- marker:start -->`` and ``<!-- marker:end -->``."""
-    readme = (REPO / "README.md").read_text()
+    """The fenced code block between ``<!-- marker:start -->`` and ``<!-- marker:end -->``,
+    in the README or a page of docs/."""
+    readme = manual()
     section = readme.split(f"<!-- {marker}:start -->", 1)[1].split(f"<!-- {marker}:end -->")[0]
     return section.split("```", 2)[1].split("\n", 1)[1]
 
@@ -72,9 +73,9 @@ def test_try_it_by_hand_runs_as_written(tmp_path: Path) -> None:
 
 def test_every_section_a_readme_comment_points_at_exists() -> None:
     # `(see "Some section")` in a snippet or a sentence: a heading or a bold lead-in.
-    readme = (REPO / "README.md").read_text()
+    readme = manual()
     named = re.findall(r'see "([^"]+)"', readme)
-    assert named, "the README points at no section by name any more"
+    assert named, "the manual points at no section by name any more"
     for title in (" ".join(name.split()) for name in named):
         heading = re.search(rf"^#+ .*{re.escape(title)}", readme, re.M)
         lead_in = f"**{title}.**" in readme or f"**{title}**" in readme

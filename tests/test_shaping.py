@@ -9,7 +9,6 @@ import logging
 import re
 import subprocess
 import sys
-from pathlib import Path
 from typing import Any
 
 import jsonschema
@@ -27,6 +26,8 @@ from tap_sequin.shaping.redaction import (
 from tap_sequin.shaping.schemas import CREDENTIAL_SCHEMA, SYNC_HEALTH_HISTORY_SCHEMA, SYNC_SCHEMA
 from tap_sequin.shaping.syncs import MalformedSync, SyncShaper
 from tap_sequin.shaping.timestamps import MAX_YEAR, MIN_YEAR, to_utc_rfc3339
+
+from .conftest import manual
 
 SYNC_ID = "c906b4a4-0cda-4f46-bd80-255f570c195d"
 
@@ -956,7 +957,7 @@ def test_unkeyable_sync_raises_malformed_sync(shaper: SyncShaper, raw: Any) -> N
 
 
 def test_the_readme_lists_every_name_the_rule_redacts() -> None:
-    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    readme = manual()
     start = readme.index("**Credential secrets never reach a record**")
     bullet = readme[start : readme.index("\n- **", start)]
     folded = {re.sub(r"[\W_]+", "", word) for word in SECRET_WORDS}

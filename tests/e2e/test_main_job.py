@@ -67,7 +67,7 @@ def test_scripts_run_then_the_readme_sql_command_reads_its_data(
     assert not load_postgres_helper().LocalPostgres(data).is_running(), "left as it found it"
 
     # The models' answers again, later, as the README says.
-    assert "`.venv/bin/python scripts/postgres.py\nreport` again later" in README
+    assert "`.venv/bin/python scripts/postgres.py report` again later" in " ".join(README.split())
     again = subprocess.run(
         [".venv/bin/python", "scripts/postgres.py", "report"], cwd=root, env=env,
         capture_output=True, text=True, timeout=300, check=False,

@@ -15,6 +15,8 @@ from typing import Any
 import pytest
 import yaml
 
+from ..conftest import manual
+
 REPO = Path(__file__).resolve().parents[2]
 TAP = Path(sys.executable).parent / "tap-sequin"
 
@@ -133,7 +135,7 @@ def test_ci_runs_the_readme_test_command_on_every_supported_python() -> None:
 
 
 def test_readme_scheduling_block_is_meltano_yml_own(meltano_yml: dict[str, Any]) -> None:
-    readme = (REPO / "README.md").read_text()
+    readme = manual()
     section = readme.split("## Scheduling", 1)[1].split("\n## ", 1)[0]
     block = yaml.safe_load(section.split("```yaml", 1)[1].split("```", 1)[0])
     assert block == {"jobs": meltano_yml["jobs"], "schedules": meltano_yml["schedules"]}
