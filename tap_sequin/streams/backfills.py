@@ -39,7 +39,7 @@ class BackfillsStream(SinkChild):
         """Yield one row per backfill; activate the version if every sink's were read."""
         from tap_sequin.client.api import NotFound
 
-        parent = self.parent
+        parent = self.sinks
         if parent is None:
             return
         sinks, parent.listed = parent.listed, []

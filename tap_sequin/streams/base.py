@@ -30,6 +30,7 @@ from tap_sequin.sdk_internals import (
 )
 
 if t.TYPE_CHECKING:
+    from singer_sdk.helpers.types import Context, Record
     from singer_sdk.tap_base import Tap
 
     from tap_sequin.client.api import SequinClient
@@ -59,6 +60,8 @@ class SequinStream(RecordCounting):
         # For the run's summary: what this stream did about soft deletes (None: not its job).
         self.activation: str | None = None
         self.version = 0
+        # The stream whose rows this one derives from, set before this one is synced.
+        self.parent: SequinStream | None = None
 
     @property
     def settings(self) -> Settings:
@@ -87,6 +90,21 @@ class SequinStream(RecordCounting):
             finally:
                 stop.set()
                 client.close()
+
+    def generate_child_contexts(
+        self, record: Record, context: Context | None
+    ) -> t.Iterable[Context | None]:
+        """None per record: a parent here syncs its children once, after its last record
+        (``sync_children``), from what it noted on the way."""
+        return ()
+
+    def sync_children(self) -> None:
+        """Sync each selected child stream once, now; a child reads its ``parent``."""
+        for child in self.child_streams:
+            if child.selected:
+                if isinstance(child, SequinStream):
+                    child.parent = self
+                child.sync()
 
     def fetch_one(self, call: t.Callable[[], _V], stop: threading.Event) -> _V:
         """``call()`` on a worker thread, so a signal is noticed while it downloads."""

@@ -27,7 +27,7 @@ from tap_sequin.streams.base import SequinStream
 from tap_sequin.streams.listing import ListingStream
 
 if t.TYPE_CHECKING:
-    from singer_sdk.helpers.types import Context, Record
+    from singer_sdk.helpers.types import Context
 
     from tap_sequin.client.api import SequinClient
 
@@ -71,16 +71,7 @@ class SinksStream(ListingStream):
         yield from super().get_records(context)
         if not self.served:
             self.incomplete = f"GET {self.path} answered 404"
-        for child in children:
-            if isinstance(child, SinkChild):
-                child.parent = self
-            child.sync()
-
-    def generate_child_contexts(
-        self, record: Record, context: Context | None
-    ) -> t.Iterable[Context | None]:
-        """None per record: the children are synced once, after the last sink (above)."""
-        return ()
+        self.sync_children()
 
     def note(self, row: dict[str, t.Any]) -> None:
         """Keep what the children need of each listed sink (only what they need)."""
@@ -171,8 +162,12 @@ class SinkChild(SequinStream):
 
     def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
         super().__init__(*args, **kwargs)
-        self.parent: SinksStream | None = None
         self.extracted = 0
+
+    @property
+    def sinks(self) -> SinksStream | None:
+        """The ``sinks`` stream of this run, once it has listed every sink."""
+        return self.parent if isinstance(self.parent, SinksStream) else None
 
 
 class SinkHealthHistoryStream(SinkChild):
@@ -188,8 +183,9 @@ class SinkHealthHistoryStream(SinkChild):
 
     def get_records(self, context: Context | None) -> t.Iterable[dict[str, t.Any]]:
         """Yield this run's observation of every sink ``sinks`` listed."""
-        if self.parent is None:
+        sinks = self.sinks
+        if sinks is None:
             return
-        rows, self.parent.history = self.parent.history, []  # held no longer than needed
+        rows, sinks.history = sinks.history, []  # held no longer than needed
         self.extracted = len(rows)
         yield from rows

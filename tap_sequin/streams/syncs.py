@@ -15,7 +15,7 @@ from tap_sequin.streams.base import SequinStream
 from tap_sequin.streams.sync_reading import SyncReading
 
 if t.TYPE_CHECKING:
-    from singer_sdk.helpers.types import Context, Record
+    from singer_sdk.helpers.types import Context
 
 
 class SyncsStream(SequinStream):
@@ -48,16 +48,7 @@ class SyncsStream(SequinStream):
         if listing:
             incomplete = None if reading.complete else "the listing had unusable items"
             self.activate_if_delivered(reading.extracted, "syncs", incomplete)
-        for child in history:
-            if isinstance(child, SyncHealthHistoryStream):
-                child.observed = reading
-            child.sync()
-
-    def generate_child_contexts(
-        self, record: Record, context: Context | None
-    ) -> t.Iterable[Context | None]:
-        """None per record: the history is synced once, after the last sync (above)."""
-        return ()
+        self.sync_children()
 
 
 class SyncHealthHistoryStream(SequinStream):
@@ -72,9 +63,10 @@ class SyncHealthHistoryStream(SequinStream):
     primary_keys: t.ClassVar[list[str]] = ["sync_id", "observed_at"]
     parent_stream_type = SyncsStream
 
-    def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.observed: SyncReading | None = None
+    @property
+    def observed(self) -> SyncReading | None:
+        """The reading of ``syncs`` this run, once ``syncs`` has read every sync."""
+        return self.parent.reading if isinstance(self.parent, SyncsStream) else None
 
     @property
     def extracted(self) -> int:
