@@ -40,6 +40,12 @@ class AuthError(SequinAPIError):
     """401/403: the token was refused. Never retried."""
 
 
+class Unreachable(SequinAPIError):
+    """base_url cannot be reached or spoken to at all (no such host, refused on this
+    machine, TLS to a plain-HTTP port, a proxy or certificate refused). The same for
+    every request, so never retried and never worked around by another stream."""
+
+
 class RetriesExhausted(SequinAPIError):
     """A retryable failure (429, 5xx, timeout, reset, bad body) outlived max_retries.
 

@@ -382,7 +382,7 @@ class TapSequin(Tap):
             raise
         self.logger.info(self.summary())
         for stream in self._sequin_streams():
-            failure = getattr(getattr(stream, "reading", None), "failure", None)
+            failure = stream.failure or getattr(getattr(stream, "reading", None), "failure", None)
             if failure is not None:
                 # Everything reachable is out; the run still could not do all of its job.
                 raise failure

@@ -352,3 +352,37 @@ def test_failures_that_may_pass_are_still_retried() -> None:
     assert _wire_failure(OSError("connect"), remote_refusal).retryable
     no_such_name = socket.gaierror(socket.EAI_NONAME, "Name or service not known")
     assert not _wire_failure(OSError("lookup"), no_such_name).retryable
+
+
+def test_a_failing_stream_loses_no_other_stream_and_the_run_fails_naming_it(
+    tmp_path: Path,
+) -> None:
+    with make_sandbox(syncs=5) as sb:
+        sb.set_faults(Faults(rules=(Rule("/v1/credentials", "503"),)))
+        run = run_cli(config_for(sb, max_retries=1), tmp_path)
+
+    assert run.status == 1
+    assert run.last_stderr_line.startswith("tap-sequin: error: credentials listing")
+    # Every sync and its history are out, with their soft deletes; credentials get none.
+    assert sorted(run.ids) == sorted(sb.sync_ids)
+    assert len(run.records_of("sync_health_history")) == 5
+    assert run.of_stream("ACTIVATE_VERSION", "syncs")
+    assert run.of_stream("ACTIVATE_VERSION", "credentials") == []
+    assert run.messages[-1]["type"] == "STATE"
+
+
+def test_a_failing_self_hosted_stream_loses_no_other_stream(tmp_path: Path) -> None:
+    from tap_sequin.sandbox import SelfHostedSandbox
+
+    from .conftest import self_hosted_config_for
+
+    with SelfHostedSandbox(sinks=12, seed=1, run=2, token=TOKEN) as sb:
+        sb.set_faults(Faults(rules=(Rule("/api/postgres_databases", "500"),)))
+        run = run_cli(self_hosted_config_for(sb, max_retries=1), tmp_path)
+
+    assert run.status == 1
+    assert "postgres_databases" in run.last_stderr_line
+    assert len(run.records_of("sinks")) == 12
+    assert len(run.records_of("sink_health_history")) == 12
+    assert run.records_of("backfills")
+    assert run.records_of("http_endpoints")

@@ -52,7 +52,7 @@ from tap_sequin.client.session import (
     reused,
 )
 from tap_sequin.client.throttle import Stopped, Throttle, throttle_for
-from tap_sequin.errors import ConfigError, RetriesExhausted, SequinAPIError
+from tap_sequin.errors import ConfigError, RetriesExhausted, SequinAPIError, Unreachable
 from tap_sequin.settings.parsing import Settings
 
 __all__ = ["NOT_FOUND", "Listing", "NotFound", "SequinClient", "Sync"]
@@ -380,14 +380,14 @@ class SequinClient:
             # The port took the connection but never answered the TLS handshake: a
             # plain-HTTP server waits for a request line that never comes. Another
             # attempt would wait just as long for the same silence.
-            raise SequinAPIError(endpoint.target, plain_http_port(self._host))
+            raise Unreachable(endpoint.target, plain_http_port(self._host))
         if attempt.ended_by == "timeout":
             raise Retry(f"no complete answer within request_timeout ({timeout:g}s)")
         if failure is None:
             return (*answer, attempt.connection)
         if failure.retryable:
             raise Retry(failure.problem)
-        raise SequinAPIError(endpoint.target, failure.problem)
+        raise Unreachable(endpoint.target, failure.problem)
 
     def _exchange(
         self, endpoint: Endpoint, session: requests.Session

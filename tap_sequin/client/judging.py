@@ -18,7 +18,7 @@ import re
 import time
 import typing as t
 
-from tap_sequin.errors import AuthError, SequinAPIError
+from tap_sequin.errors import AuthError, SequinAPIError, Unreachable
 
 if t.TYPE_CHECKING:
     import requests
@@ -170,10 +170,10 @@ def judge(
         if asked > MAX_RETRY_AFTER:
             why += f", capped at {MAX_RETRY_AFTER:g}s"
         raise Retry(problem, min(asked, MAX_RETRY_AFTER), why)
-    if status == 407:
+    if status == 407:  # the proxy's, for every request alike
         hint = "the proxy demands credentials: check the user:password in HTTP_PROXY"
-    else:
-        hint = "check the sync id and base_url"
+        raise Unreachable(endpoint.target, f"HTTP {status}{quoted(said)}; {hint}", status=status)
+    hint = "check the sync id and base_url"
     raise SequinAPIError(endpoint.target, f"HTTP {status}{quoted(said)}; {hint}", status=status)
 
 

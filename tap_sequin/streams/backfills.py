@@ -35,7 +35,7 @@ class BackfillsStream(SinkChild):
     schema = BACKFILL_SCHEMA
     primary_keys: t.ClassVar[list[str]] = ["id"]
 
-    def get_records(self, context: Context | None) -> t.Iterable[dict[str, t.Any]]:
+    def read_records(self, context: Context | None) -> t.Iterator[dict[str, t.Any]]:
         """Yield one row per backfill; activate the version if every sink's were read."""
         from tap_sequin.client.api import NotFound
 

@@ -22,6 +22,7 @@ from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.mapper import RemoveRecordTransform
 
 from tap_sequin.client.fetch import OrderedFetcher
+from tap_sequin.errors import AuthError, SequinAPIError, Unreachable
 from tap_sequin.sdk_internals import (
     RecordCounting,
     quiet_handled_failures,
@@ -62,11 +63,40 @@ class SequinStream(RecordCounting):
         self.version = 0
         # The stream whose rows this one derives from, set before this one is synced.
         self.parent: SequinStream | None = None
+        # Why this stream could not read everything this run (the run fails at its end).
+        self.failure: SequinAPIError | None = None
 
     @property
     def settings(self) -> Settings:
         """The run's settings (checked by the tap before any stream runs)."""
         return self.run.settings
+
+    def get_records(self, context: Context | None) -> t.Iterable[dict[str, t.Any]]:
+        """``read_records``, with a failure of the API ending this stream only.
+
+        The records read before it are out, nothing is marked deleted, the other streams
+        still run, and the run fails at its end naming it (``failure``). A refused token
+        or an unreachable ``base_url`` (the same for every stream), a setting, a signal end
+        the run at once.
+        """
+        self.failure = None
+        try:
+            yield from self.read_records(context)
+        except SequinAPIError as exc:
+            if isinstance(exc, (AuthError, Unreachable)):  # the same for every stream
+                raise
+            self.failure = exc
+            self.activation = None
+            self.logger.warning(
+                "Stream '%s' stopped: %s. Its records so far are out and none is marked "
+                "deleted; the other streams go on, and the run fails at its end.",
+                self.name,
+                exc,
+            )
+
+    def read_records(self, context: Context | None) -> t.Iterator[dict[str, t.Any]]:
+        """This stream's rows (a subclass says how)."""
+        raise NotImplementedError
 
     @property
     def emit_activate_version_messages(self) -> bool:

@@ -102,7 +102,7 @@ class ListingStream(SequinStream):
         """How warnings name this listing: ``credentials listing``."""
         return f"{self.name} listing"
 
-    def get_records(self, context: Context | None) -> t.Iterable[dict[str, t.Any]]:
+    def read_records(self, context: Context | None) -> t.Iterator[dict[str, t.Any]]:
         """Yield one row per listed object; nothing (with a warning) if it is not served."""
         # Imported here, not at the top: --about and --discover never need HTTP.
         from tap_sequin.client.api import NotFound

@@ -61,14 +61,14 @@ class SinksStream(ListingStream):
         self._keep_history = False
         self._keep_sinks = False
 
-    def get_records(self, context: Context | None) -> t.Iterable[dict[str, t.Any]]:
+    def read_records(self, context: Context | None) -> t.Iterator[dict[str, t.Any]]:
         """Yield one row per listed sink; then sync the selected children from the listing."""
         children = [child for child in self.child_streams if child.selected]
         self._keep_history = any(isinstance(c, SinkHealthHistoryStream) for c in children)
         self._keep_sinks = any(not isinstance(c, SinkHealthHistoryStream) for c in children)
         self.history, self.listed, self.incomplete = [], [], None
         self.observed_at = datetime.datetime.now(datetime.timezone.utc).isoformat()
-        yield from super().get_records(context)
+        yield from super().read_records(context)
         if not self.served:
             self.incomplete = f"GET {self.path} answered 404"
         self.sync_children()
@@ -181,7 +181,7 @@ class SinkHealthHistoryStream(SinkChild):
     schema = SINK_HEALTH_HISTORY_SCHEMA
     primary_keys: t.ClassVar[list[str]] = ["sink_id", "observed_at"]
 
-    def get_records(self, context: Context | None) -> t.Iterable[dict[str, t.Any]]:
+    def read_records(self, context: Context | None) -> t.Iterator[dict[str, t.Any]]:
         """Yield this run's observation of every sink ``sinks`` listed."""
         sinks = self.sinks
         if sinks is None:

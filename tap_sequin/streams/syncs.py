@@ -33,7 +33,7 @@ class SyncsStream(SequinStream):
         super().__init__(*args, **kwargs)
         self.reading: SyncReading | None = None
 
-    def get_records(self, context: Context | None) -> t.Iterable[dict[str, t.Any]]:
+    def read_records(self, context: Context | None) -> t.Iterator[dict[str, t.Any]]:
         """Yield one row per sync: configured ids in their order, else the whole list."""
         history = [child for child in self.child_streams if child.selected]
         reading = SyncReading(self.settings, self.logger, self.run, keep_history=bool(history))
@@ -73,7 +73,7 @@ class SyncHealthHistoryStream(SequinStream):
         """Syncs observed this run."""
         return self.observed.extracted if self.observed is not None else 0
 
-    def get_records(self, context: Context | None) -> t.Iterable[dict[str, t.Any]]:
+    def read_records(self, context: Context | None) -> t.Iterator[dict[str, t.Any]]:
         """Yield this run's observation of every sync ``syncs`` read."""
         if self.observed is not None:
             yield from self.observed.history()
