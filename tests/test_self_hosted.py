@@ -504,3 +504,16 @@ def test_a_bad_value_is_one_line_naming_the_setting(
     assert run.status == 1
     assert run.last_stderr_line.startswith(f"tap-sequin: error: setting '{setting}':")
     assert expected in run.last_stderr_line
+
+
+@pytest.mark.parametrize("empty", ["", "  "])
+def test_an_empty_base_url_with_self_hosted_is_refused_not_the_hosted_default(
+    empty: str, tmp_path: Path
+) -> None:
+    # Empty text means unset: with api self-hosted there is no default to send the token to.
+    run = run_cli({"api": "self-hosted", "api_key": TOKEN, "base_url": empty}, tmp_path)
+
+    assert run.status == 1
+    assert run.last_stderr_line.startswith(
+        "tap-sequin: error: setting 'base_url': is required with api self-hosted"
+    )

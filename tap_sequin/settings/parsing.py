@@ -266,7 +266,8 @@ def parse_settings(config: t.Mapping[str, t.Any]) -> Settings:
     api = parse_api(config.get("api"))
     allow_plain_http = parse_flag(config, "allow_plain_http")
     base_url = config.get("base_url")
-    if api == API_SELF_HOSTED and (base_url is None or base_url == DEFAULT_BASE_URL):
+    unset = base_url is None or (isinstance(base_url, str) and not base_url.strip())
+    if api == API_SELF_HOSTED and (unset or base_url == DEFAULT_BASE_URL):
         # Sequin's hosted API is not a self-hosted server; there is no sensible default.
         raise ConfigError(
             "base_url",
