@@ -51,8 +51,9 @@ def test_new_project_adds_the_tap_from_the_hub_definition_and_loads_the_sandbox(
     docs = (REPO / "docs" / "install.md").read_text()
     block = docs.split("<!-- meltano-add:start -->", 1)[1].split("<!-- meltano-add:end -->")[0]
     (command,) = [line for line in block.splitlines() if line.startswith("meltano ")]
+    assert command in (REPO / "README.md").read_text(), "the README gives the same command"
     *args, ref = command.split()
-    assert args == ["meltano", "add", "extractor", "tap-sequin", "--from-ref"]
+    assert args == ["meltano", "add", "--plugin-type", "extractor", "tap-sequin", "--from-ref"]
     urls = dict(url.split(", ", 1) for url in metadata("tap-sequin").get_all("Project-URL"))
     repository = urls["Repository"]
     assert ref == repository.replace("github.com", "raw.githubusercontent.com") + (
@@ -63,10 +64,14 @@ def test_new_project_adds_the_tap_from_the_hub_definition_and_loads_the_sandbox(
     meltano("init", "demo", "--no-usage-stats", cwd=tmp_path, env=env)
     project = tmp_path / "demo"
     meltano(*args[1:], str(tap_ref), cwd=project, env=env)
-    meltano("add", "loader", "target-jsonl", "--from-ref", str(target_ref), cwd=project, env=env)
+    meltano(
+        "add", "--plugin-type", "loader", "target-jsonl", "--from-ref", str(target_ref),
+        cwd=project, env=env,
+    )  # fmt: skip
 
     added = yaml.safe_load((project / "meltano.yml").read_text())
     (tap,) = added["plugins"]["extractors"]
+    assert "utilities" not in added["plugins"], "added as one extractor, nothing else"
     assert tap["variant"] == hub["variant"]
     assert tap["pip_url"] == str(REPO)
 
