@@ -94,6 +94,12 @@ def _shape_problem(option: str, content: object) -> str | None:
         bookmarks = content.get("bookmarks", {})
         if not isinstance(bookmarks, dict):
             return f'"bookmarks" must be an object, got {_json_name(bookmarks)}'
+        for stream, bookmark in bookmarks.items():
+            if not isinstance(bookmark, dict):
+                return f'"bookmarks"."{stream}" must be an object, got {_json_name(bookmark)}'
+            partitions = bookmark.get("partitions", [])
+            if not isinstance(partitions, list) or not all(isinstance(p, dict) for p in partitions):
+                return f'"bookmarks"."{stream}"."partitions" must be a list of objects'
     return None
 
 

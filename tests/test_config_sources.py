@@ -206,6 +206,16 @@ def test_help_describes_test_as_it_works_here(tmp_path: Path) -> None:
         ),
         ("--state", "5", "must be a JSON object, got a number"),
         ("--state", '{"bookmarks": 5}', '"bookmarks" must be an object, got a number'),
+        (
+            "--state",
+            '{"bookmarks": {"syncs": 5}}',
+            '"bookmarks"."syncs" must be an object, got a number',
+        ),
+        (
+            "--state",
+            '{"bookmarks": {"syncs": {"partitions": "x"}}}',
+            '"bookmarks"."syncs"."partitions" must be a list of objects',
+        ),
     ],
 )
 def test_unreadable_file_is_one_line_naming_the_option_and_file(
