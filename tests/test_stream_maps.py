@@ -182,3 +182,17 @@ def test_flattening_without_a_depth_is_one_line_naming_the_setting(
     )
     assert "Config validation failed" not in run.stderr
     assert sandbox.requests == []
+
+
+def test_a_misspelt_special_key_is_refused_before_any_request(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    config = config_for(sandbox, stream_maps={"syncs": {"__filtr__": "False"}})
+    run = run_cli(config, tmp_path)
+
+    assert run.status == 1
+    assert run.last_stderr_line == (
+        "tap-sequin: error: setting 'stream_maps': syncs.__filtr__: is no key stream maps "
+        "know; did you mean '__filter__'?"
+    )
+    assert sandbox.requests == []

@@ -29,6 +29,8 @@ SDK_NAMES = frozenset(
 NULL_STRING = "__NULL__"
 # Map keys whose values are names or lists, not expressions (singer_sdk.mapper).
 NOT_EXPRESSIONS = frozenset({"__source__", "__alias__", "__else__", "__key_properties__"})
+# Every key of the form __name__ that the SDK gives a meaning in a stream's map.
+SDK_KEYS = NOT_EXPRESSIONS | {"__filter__"}
 
 
 def _free_names(tree: ast.AST) -> set[str]:
@@ -84,6 +86,13 @@ def check_stream_maps(stream_maps: object, schemas: t.Mapping[str, t.Mapping[str
         for key, expression in mapping.items():
             if key in NOT_EXPRESSIONS:
                 continue
+            if str(key).startswith("__") and str(key).endswith("__") and key not in SDK_KEYS:
+                # The SDK would take "__filtr__" for a new column and filter nothing.
+                close = difflib.get_close_matches(str(key), sorted(SDK_KEYS), n=1)
+                hint = f"did you mean '{close[0]}'?" if close else ", ".join(sorted(SDK_KEYS))
+                raise ConfigError(
+                    "stream_maps", f"{stream}.{key}: is no key stream maps know; {hint}"
+                )
             if expression is None or expression == NULL_STRING:  # "remove this property"
                 if key not in columns:
                     # The SDK removes nothing and says nothing: the column would still load.
