@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tap_sequin.errors import TapSequinError
-from tap_sequin.sandbox import SECRET_MARKER, Faults, Rule, generate_syncs
+from tap_sequin.sandbox import SECRET_MARKER, Faults, Rule, Sandbox, generate_syncs
 from tap_sequin.shaping.redaction import REDACTED
 
 from .conftest import TOKEN, config_for, make_sandbox, run_cli, run_in_process
@@ -181,3 +181,35 @@ def test_the_url_check_takes_linear_time_on_a_huge_value() -> None:
 
     value = "see s3://bucket/key; blob " + "A" * 2_000_000 + "://x"
     assert redact({"note": value}) == {"note": value}
+
+
+def test_a_secret_named_header_in_a_name_value_list_and_a_signature_are_redacted(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    sync_id = sandbox.sync_ids[0]
+    secret = "sandbox-secret-h2"
+    sandbox.update_sync(
+        sync_id,
+        **{
+            "credential": {
+                "id": "x",
+                "properties": {
+                    "signature": "sandbox-secret-sig",
+                    "headers": [
+                        {"name": "Authorization", "value": f"Bearer {secret}"},
+                        {"name": "Accept", "value": "application/json"},
+                    ],
+                },
+            }
+        },
+    )
+    run = run_cli(config_for(sandbox, sync_ids=[sync_id]), tmp_path)
+
+    assert run.status == 0, run.last_stderr_line
+    assert "sandbox-secret" not in run.stdout + run.stderr
+    (row,) = run.records
+    headers = row["credential"]["properties"]["headers"]
+    assert headers == [
+        {"name": "Authorization", "value": "[REDACTED]"},
+        {"name": "Accept", "value": "application/json"},
+    ]

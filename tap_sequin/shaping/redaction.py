@@ -57,6 +57,7 @@ SECRET_WORDS: tuple[str, ...] = (
     "passphrase",
     "passcode",
     "signing_key",
+    "signature",
     "authorization",
     "cookie",
     "session",
@@ -149,10 +150,15 @@ def redact(value: Any, depth: int = 0) -> Any:
         return REDACTED
     if isinstance(value, dict):
         copy: dict[Any, Any] = {}
+        # A name/value pair, as headers are often listed: the name says what the value is.
+        named = value.get("name", value.get("key"))
+        secret_pair = isinstance(named, str) and is_secret_key(named)
         for key, item in value.items():
             if item is None:
                 copy[key] = None
-            elif is_secret_key(key if isinstance(key, str) else str(key)):
+            elif (secret_pair and key == "value") or is_secret_key(
+                key if isinstance(key, str) else str(key)
+            ):
                 copy[key] = REDACTED
             elif isinstance(item, (dict, list)):
                 copy[key] = redact(item, depth + 1)
