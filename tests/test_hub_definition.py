@@ -11,6 +11,8 @@ from typing import Any
 
 import yaml
 
+from .conftest import generated_on_locked_sdk
+
 REPO = Path(__file__).resolve().parents[1]
 SCRIPT = REPO / "scripts" / "hub_definition.py"
 COMMITTED = REPO / "hub" / "tap-sequin.yml"
@@ -34,12 +36,14 @@ def about() -> dict[str, Any]:
     return result
 
 
+@generated_on_locked_sdk
 def test_committed_definition_is_the_generated_one() -> None:
     assert COMMITTED.read_text() == generate(), (
         "hub/tap-sequin.yml is stale: run .venv/bin/python scripts/hub_definition.py"
     )
 
 
+@generated_on_locked_sdk
 def test_check_mode_fails_on_a_stale_file_and_names_the_command(tmp_path: Path) -> None:
     # The script writes next to itself; run a copy of it against a stale copy of the file.
     (tmp_path / "scripts").mkdir()

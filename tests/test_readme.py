@@ -2,28 +2,16 @@
 
 from __future__ import annotations
 
-import importlib.metadata
 import os
 import re
 import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
-from .conftest import REPO, manual
+from .conftest import REPO, generated_on_locked_sdk, manual
 
 
-def _locked_sdk() -> str:
-    found = re.search(r'name = "singer-sdk"\nversion = "([^"]+)"', (REPO / "uv.lock").read_text())
-    assert found, "singer-sdk is not in uv.lock"
-    return found.group(1)
-
-
-@pytest.mark.skipif(
-    importlib.metadata.version("singer-sdk") != _locked_sdk(),
-    reason="the README's table is generated on the locked singer-sdk (its settings' words differ)",
-)
+@generated_on_locked_sdk
 def test_readme_generated_blocks_match_their_sources() -> None:
     # The settings table (--about), the tables and the models (the dbt project's words).
     done = subprocess.run(
