@@ -17,6 +17,9 @@ them changes, so an SDK upgrade shows what to look at.
    RECORD of a complete listing, with the version its RECORDs carry.
 4. ``CustomStreamMap._eval``: wrapped so an expression that fails on a value names the
    stream, the property and the sync instead of escaping bare.
+6. ``Stream.state_manager.is_flushed``: the SDK writes a stream's STATE only when a
+   bookmark moved; the ``sinks`` stream keeps the ids it listed in its STATE (FULL_TABLE
+   has no bookmark), so it marks the state changed for the SDK to write it.
 5. The text of the SDK's "An unhandled error occurred while syncing" ERROR line: dropped
    for failures the tap explains itself in one ``tap-sequin: error:`` line.
 """
@@ -39,6 +42,7 @@ from tap_sequin.errors import ConfigError, TapSequinError
 
 __all__ = [
     "RecordCounting",
+    "mark_state_changed",
     "name_failures_of_values",
     "parse_environment_config",
     "quiet_handled_failures",
@@ -89,6 +93,11 @@ def set_record_version(stream: Stream, version: int) -> None:
 def write_activate_version(stream: Stream, version: int) -> None:
     """Write ACTIVATE_VERSION ``version`` for every name ``stream`` is written as."""
     stream._write_activate_version_message(version)
+
+
+def mark_state_changed(stream: Stream) -> None:
+    """Make the SDK write ``stream``'s STATE at the end of its sync, as after a bookmark."""
+    stream.state_manager.is_flushed = False
 
 
 def removes_stream(stream_map: object) -> bool:

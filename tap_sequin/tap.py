@@ -29,9 +29,12 @@ from tap_sequin.settings.map_checks import (
     flattening_warning,
 )
 from tap_sequin.settings.parsing import (
+    API_SELF_HOSTED,
+    API_V1,
     DEFAULT_BASE_URL,
     DEFAULT_USER_AGENT,
     Settings,
+    parse_api,
     parse_settings,
 )
 
@@ -47,8 +50,29 @@ _ACTIVATE_VERSION = (
 )
 
 
+V1_STREAMS = ("syncs", "sync_health_history", "credentials")
+SELF_HOSTED_STREAMS = (
+    "sinks",
+    "sink_health_history",
+    "backfills",
+    "postgres_databases",
+    "http_endpoints",
+)
+_V1_ABOUT = (
+    "Sequin's v1 API: syncs, sync_health_history (a row per sync per run), credentials. "
+    "With api self-hosted: a self-hosted Sequin server's sinks, sink_health_history, "
+    "backfills, postgres_databases, http_endpoints."
+)
+_SELF_HOSTED_ABOUT = (
+    "A self-hosted Sequin server (api self-hosted): sinks, sink_health_history (a row per "
+    "sink per run), backfills, postgres_databases, http_endpoints."
+)
+
+
 class TapSequin(Tap):
-    """Sequin's v1 API: syncs, sync_health_history (a row per sync per run), credentials."""
+    """Sequin's v1 API: syncs, sync_health_history (a row per sync per run), credentials.
+    With api self-hosted: a self-hosted Sequin server's sinks, sink_health_history,
+    backfills, postgres_databases, http_endpoints."""
 
     name = "tap-sequin"
     package_name = "tap-sequin"
@@ -77,6 +101,20 @@ class TapSequin(Tap):
             description="Sequin API token, sent as 'Authorization: Bearer <token>'.",
         ),
         th.Property(
+            "api",
+            th.StringType,
+            default="v1",
+            allowed_values=["v1", "self-hosted"],
+            title="API",
+            description=(
+                "Which Sequin API to extract. v1: Sequin's hosted v1 API (streams syncs, "
+                "sync_health_history, credentials). self-hosted: the management API of a "
+                "self-hosted Sequin server, under base_url + /api (streams sinks, "
+                "sink_health_history, backfills, postgres_databases, http_endpoints); "
+                "base_url is then required."
+            ),
+        ),
+        th.Property(
             "sync_ids",
             th.ArrayType(th.StringType),
             title="Sync ids",
@@ -93,8 +131,21 @@ class TapSequin(Tap):
             default=DEFAULT_BASE_URL,
             title="Base URL",
             description=(
-                "Root of the Sequin API. Plain http:// is refused unless the host is "
-                "loopback (the token would travel in clear)."
+                "Root of the Sequin API. With api self-hosted: the server's address, such as "
+                "http://localhost:7376 (the tap adds /api). Plain http:// is refused unless "
+                "the host is loopback or allow_plain_http is true (the token would travel "
+                "in clear)."
+            ),
+        ),
+        th.Property(
+            "allow_plain_http",
+            th.BooleanType,
+            default=False,
+            title="Allow plain HTTP",
+            description=(
+                "Allow a plain http:// base_url to a host that is not loopback, such as "
+                "http://sequin:7376 on a private network. The token then travels in clear "
+                "text: set it only where nobody else can read that network."
             ),
         ),
         th.Property(
@@ -226,12 +277,37 @@ class TapSequin(Tap):
 
     # -- streams ----------------------------------------------------------------
 
+    @property
+    def api(self) -> str:
+        """The configured ``api`` (``v1`` without a usable config, as for ``--discover``)."""
+        if self._settings is not None:
+            return self._settings.api
+        try:
+            return parse_api(self.config.get("api"))
+        except ConfigError:
+            return API_V1
+
     def discover_streams(self) -> list[Stream]:
-        """``syncs`` with its child ``sync_health_history``, and ``credentials``."""
+        """The streams of the configured ``api``. v1: ``syncs`` with its child
+        ``sync_health_history``, and ``credentials``. self-hosted: ``sinks`` with its
+        children ``sink_health_history`` and ``backfills``, ``postgres_databases``,
+        ``http_endpoints``."""
+        run = self.run_control
+        if self.api == API_SELF_HOSTED:
+            from tap_sequin.streams.backfills import BackfillsStream
+            from tap_sequin.streams.self_hosted import HttpEndpointsStream, PostgresDatabasesStream
+            from tap_sequin.streams.sinks import SinkHealthHistoryStream, SinksStream
+
+            return [
+                SinksStream(self, run),
+                SinkHealthHistoryStream(self, run),
+                BackfillsStream(self, run),
+                PostgresDatabasesStream(self, run),
+                HttpEndpointsStream(self, run),
+            ]
         from tap_sequin.streams.credentials import CredentialsStream
         from tap_sequin.streams.syncs import SyncHealthHistoryStream, SyncsStream
 
-        run = self.run_control
         return [
             SyncsStream(self, run),
             SyncHealthHistoryStream(self, run),
@@ -252,7 +328,7 @@ class TapSequin(Tap):
     ) -> None:
         """The SDK's ``Tap.invoke``, running ``run()`` (the sync and how it ends)."""
         if about:
-            cls.print_about(about_format)
+            cls._about_of(getattr(config, "config", None)).print_about(about_format)
             sys.exit(0)
         cls.print_version(print_fn=cls.logger.info)
         tap = cls(
@@ -264,6 +340,20 @@ class TapSequin(Tap):
         )
         tap.run()
 
+    @classmethod
+    def _about_of(cls, config: t.Any) -> type[TapSequin]:
+        """The tap as ``--about`` describes it: its description names the streams of the
+        configured ``api`` (both APIs' without a config)."""
+        api = None
+        if isinstance(config, dict):
+            with contextlib.suppress(ConfigError):
+                api = parse_api(config.get("api"))
+        if api == API_SELF_HOSTED:
+            return type(cls.__name__, (cls,), {"__doc__": _SELF_HOSTED_ABOUT})
+        if api == API_V1 and "api" in (config or {}):
+            return type(cls.__name__, (cls,), {"__doc__": _V1_ABOUT.split(" With api")[0]})
+        return cls
+
     def run(self) -> None:
         """Sync every selected stream; on any failure still write a final STATE, then raise.
 
@@ -271,7 +361,12 @@ class TapSequin(Tap):
         a catalog that changes a property's type. A run that extracted what it could but
         not everything it was asked for raises once every stream is out.
         """
-        check_catalog(self.input_catalog, self.streams, self.logger.warning)
+        check_catalog(
+            self.input_catalog,
+            self.streams,
+            self.logger.warning,
+            other_api=self._other_api_streams(),
+        )
         try:
             self.sync_all()
         except TapSequinError:
@@ -292,6 +387,12 @@ class TapSequin(Tap):
                 # Everything reachable is out; the run still could not do all of its job.
                 raise failure
 
+    def _other_api_streams(self) -> dict[str, str]:
+        """The streams only the other ``api`` has, each with that api's name."""
+        if self.api == API_SELF_HOSTED:
+            return {name: API_V1 for name in V1_STREAMS if name not in SELF_HOSTED_STREAMS}
+        return {name: API_SELF_HOSTED for name in SELF_HOSTED_STREAMS if name not in V1_STREAMS}
+
     def _sequin_streams(self) -> list[SequinStream]:
         return list(t.cast("dict[str, SequinStream]", self.streams).values())
 
@@ -311,10 +412,12 @@ class TapSequin(Tap):
 
     TEST_HELP = (
         "Check the connection and stop: one request to the API (GET /v1/syncs, or the "
-        "first of sync_ids) with the configured token and base_url, a short timeout and "
+        "first of sync_ids; with api self-hosted, GET /health without the token, then "
+        "GET /api/sinks) with the configured token and base_url, a short timeout and "
         "no retries; prints OK or FAILED with the cause (DNS, refused connection, TLS, "
-        "401/403 on api_key, 404 on the path) and exits 0 or 1. Writes no Singer "
-        "messages. --test=schema prints the SCHEMA message only."
+        "401/403 on api_key, 404 on the path, an api that does not match the server) and "
+        "exits 0 or 1. Writes no Singer messages. --test=schema prints the SCHEMA message "
+        "only."
     )
 
     @classmethod
@@ -326,9 +429,10 @@ class TapSequin(Tap):
                 param.help = cls.TEST_HELP
             if param.name == "state" and isinstance(param, click.Option):
                 param.help = (
-                    "A STATE message's value from an earlier run (JSON file). Accepted "
-                    "for Singer compatibility only: every stream is FULL_TABLE, so each "
-                    "run reads every configured sync and keeps no bookmarks."
+                    "A STATE message's value from an earlier run (JSON file): every stream "
+                    "is FULL_TABLE and keeps no bookmark; with api self-hosted, the sinks "
+                    "stream keeps the ids it listed, so that a sink missing from a later "
+                    "listing is asked for by id before it counts as deleted."
                 )
         command.help = (
             "Extract Sequin syncs as Singer messages. Settings come from --config FILE "

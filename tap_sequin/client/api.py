@@ -16,6 +16,7 @@ A ``SequinClient`` is safe to share between worker threads.
 from __future__ import annotations
 
 import http.cookiejar
+import json
 import logging
 import os
 import random
@@ -31,7 +32,15 @@ from singer_sdk.authenticators import BearerTokenAuthenticator
 from urllib3.connection import HTTPConnection
 
 from tap_sequin.client.clean_text import clean_text
-from tap_sequin.client.judging import NOT_FOUND, Endpoint, NotFound, Retry, judge, quoted
+from tap_sequin.client.judging import (
+    NOT_FOUND,
+    Endpoint,
+    NotFound,
+    Retry,
+    api_mismatch,
+    judge,
+    quoted,
+)
 from tap_sequin.client.session import Watchdog, describe, discard, new_session, reused
 from tap_sequin.client.throttle import Stopped, Throttle, throttle_for
 from tap_sequin.errors import ConfigError, RetriesExhausted, SequinAPIError
@@ -70,7 +79,7 @@ _CHUNK = 64 * 1024
 
 
 class SequinClient:
-    """GETs JSON from the Sequin v1 API with the run's settings."""
+    """GETs JSON from Sequin's API (v1, or a self-hosted server's /api) with the run's settings."""
 
     def __init__(
         self,
@@ -131,6 +140,7 @@ class SequinClient:
         )
         body, clean_text_only = self._get_json(endpoint)
         if isinstance(body, NotFound):
+            self._refuse_mismatch(endpoint, body)
             return body
         body = _unwrapped(body)
         if not isinstance(body, dict):
@@ -149,15 +159,53 @@ class SequinClient:
         return t.cast(Listing, self.list_objects("/v1/syncs", what="listing", stream="syncs"))
 
     def list_objects(
-        self, path: str, *, what: str, stream: str, optional: bool = False
+        self,
+        path: str,
+        *,
+        what: str,
+        stream: str,
+        optional: bool = False,
+        template: str | None = None,
     ) -> Listing | NotFound:
         """The ``data`` list of ``GET path``; a 404 is a ``NotFound`` when ``optional`` (the
-        API does not serve it), else an error naming base_url."""
-        endpoint = self._endpoint(what, path, path, stream)
+        API does not serve it), else an error naming base_url. ``template`` is the path as
+        the metrics name it (``/api/sinks/{id}/backfills``); by default ``path``."""
+        endpoint = self._endpoint(what, path, template or path, stream)
         body, clean_text_only = self._get_json(endpoint)
-        if optional and isinstance(body, NotFound):
-            return body
+        if isinstance(body, NotFound):
+            self._refuse_mismatch(endpoint, body)
+            if optional:
+                return body
         return self._listing(endpoint, body, clean_text_only)
+
+    def server_health(self) -> tuple[int, t.Any]:
+        """``GET /health`` without the token (a self-hosted server answers it to anyone):
+        the status and the JSON body (None if not JSON), after one attempt. Raises
+        ``RetriesExhausted`` when no answer came (DNS, refused, timeout...)."""
+        endpoint = self._endpoint("server health", "/health", "/health", "test")._replace(
+            anonymous=True, max_body=_MAX_OBJECT
+        )
+        self.throttle.wait_turn(self._stop)
+        try:
+            response, body, _ = self._attempt(endpoint)
+        except Retry as retry:
+            raise RetriesExhausted(endpoint.target, retry.problem, last=retry.problem) from None
+        try:
+            return response.status_code, json.loads(body)
+        except ValueError:
+            return response.status_code, None
+
+    def _refuse_mismatch(self, endpoint: Endpoint, found: NotFound) -> None:
+        """Raise when a 404 shows that ``api`` does not match the server at ``base_url``."""
+        settings = self._settings
+        mismatch = api_mismatch(settings.api, settings.base_url, found)
+        if mismatch is not None:
+            raise SequinAPIError(
+                endpoint.target,
+                f"HTTP 404{quoted(found.summary or ('Not Found' if found.phoenix else None))}; "
+                f"api is '{settings.api}', but {mismatch}",
+                status=404,
+            )
 
     def _endpoint(self, what: str, path: str, template: str, stream: str) -> Endpoint:
         url = self._settings.base_url + path
@@ -165,10 +213,14 @@ class SequinClient:
 
     def _listing(self, endpoint: Endpoint, body: t.Any, clean_text_only: bool) -> Listing:
         if isinstance(body, NotFound):
+            root = (
+                "the server's address, such as http://localhost:7376"
+                if self._settings.self_hosted
+                else "the API root, such as https://api.sequin.io"
+            )
             raise SequinAPIError(
                 endpoint.target,
-                f"HTTP 404{quoted(body.summary)}; check base_url (the API root, such as "
-                "https://api.sequin.io)",
+                f"HTTP 404{quoted(body.summary)}; check base_url ({root}) and api",
                 status=404,
             )
         data = body.get("data") if isinstance(body, dict) else None
@@ -331,7 +383,7 @@ class SequinClient:
             started = time.monotonic()
             try:
                 response = session.send(
-                    self._prepared(url),
+                    self._prepared(url, anonymous=endpoint.anonymous),
                     timeout=(timeout, timeout),
                     allow_redirects=False,
                     stream=True,
@@ -388,9 +440,11 @@ class SequinClient:
         """
         return self._session.prepare_request(requests.Request("GET", self._settings.base_url))
 
-    def _prepared(self, url: str) -> requests.PreparedRequest:
+    def _prepared(self, url: str, *, anonymous: bool = False) -> requests.PreparedRequest:
         request = self._template.copy()
         request.prepare_url(url, None)
+        if anonymous:
+            del request.headers["Authorization"]
         return request
 
     def _read_body(self, endpoint: Endpoint, response: requests.Response) -> bytes:

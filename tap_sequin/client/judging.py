@@ -39,6 +39,9 @@ class NotFound:
 
     path: str = ""
     summary: str | None = None
+    # The body was Phoenix's ``{"errors": {"detail": "Not Found"}}``: a self-hosted Sequin
+    # server (a Phoenix application) that has no such route.
+    phoenix: bool = False
 
     @property
     def route_level(self) -> bool:
@@ -63,6 +66,7 @@ class Endpoint(t.NamedTuple):
     template: str  # the metric's endpoint tag: "/v1/syncs/{id}"
     stream: str  # the metric's stream tag
     expect_id: str | None = None  # the id a single object's answer must carry
+    anonymous: bool = False  # sent without the token (the self-hosted server's /health)
     max_body: int = 512 * 1024 * 1024  # bytes; a larger answer is refused, not held
 
     @property
@@ -155,7 +159,7 @@ def judge(
             status=status,
         )
     if status == 404:
-        return NotFound(endpoint.path, said)
+        return NotFound(endpoint.path, said, phoenix=_phoenix_not_found(body))
     if status in RETRYABLE:
         problem = f"HTTP {status}{quoted(said)}"
         header = response.headers.get("retry-after")
@@ -171,6 +175,35 @@ def judge(
     else:
         hint = "check the sync id and base_url"
     raise SequinAPIError(endpoint.target, f"HTTP {status}{quoted(said)}; {hint}", status=status)
+
+
+def _phoenix_not_found(body: bytes) -> bool:
+    """Whether ``body`` is Phoenix's answer to a path it has no route for."""
+    try:
+        errors = json.loads(body).get("errors")
+    except (ValueError, AttributeError, RecursionError):
+        return False
+    return isinstance(errors, dict) and isinstance(errors.get("detail"), str)
+
+
+def api_mismatch(api: str, base_url: str, found: NotFound) -> str | None:
+    """Why a 404 on a route says ``api`` does not match the server at ``base_url``, or None.
+
+    A self-hosted Sequin server answers a path it has no route for (a v1 path) with
+    Phoenix's ``{"errors": {"detail": "Not Found"}}``; Sequin's v1 API answers one with
+    ``{"summary": "Not found"}``. Either answer to the other API's path is a mismatch.
+    """
+    if api == "v1" and found.phoenix:
+        return (
+            f"the server at base_url {base_url} answers like a self-hosted Sequin server, "
+            "which has no v1 API: set api to 'self-hosted' (or check base_url)"
+        )
+    if api == "self-hosted" and not found.phoenix and found.summary and found.route_level:
+        return (
+            f"the server at base_url {base_url} answers like Sequin's v1 API, not a "
+            "self-hosted server: set api to 'v1' (or check base_url)"
+        )
+    return None
 
 
 def summary(body: bytes, token: str) -> str | None:

@@ -56,13 +56,34 @@ def refuse_changed_types(
             )
 
 
+def refuse_other_api_streams(catalog: Catalog, other_api: t.Mapping[str, str]) -> None:
+    """Raise ``ConfigError`` for a selected catalog stream that only the other ``api`` has.
+
+    ``other_api`` maps each such stream to the api that has it.
+    """
+    for entry in catalog.streams:
+        api = other_api.get(entry.tap_stream_id)
+        if api is not None and entry.metadata.root.selected:
+            raise ConfigError(
+                "api",
+                f"--catalog selects stream '{entry.tap_stream_id}', which only api '{api}' "
+                f"has; set api to '{api}' (and base_url to its server), or rerun --discover "
+                "with this config and select its streams",
+            )
+
+
 def check_catalog(
-    catalog: Catalog | None, streams: t.Mapping[str, Stream], warn: t.Callable[[str], None]
+    catalog: Catalog | None,
+    streams: t.Mapping[str, Stream],
+    warn: t.Callable[[str], None],
+    other_api: t.Mapping[str, str] | None = None,
 ) -> None:
-    """Before a run: warn of catalog streams the tap lacks, refuse changed property types,
-    and refuse any replication method but FULL_TABLE (health changes without ``updated_at``
-    moving, so nothing else is safe)."""
+    """Before a run: refuse selected streams of the other ``api`` (``other_api``), warn of
+    other catalog streams the tap lacks, refuse changed property types, and refuse any
+    replication method but FULL_TABLE (health changes without ``updated_at`` moving, so
+    nothing else is safe)."""
     if catalog is not None:
+        refuse_other_api_streams(catalog, other_api or {})
         for line in unknown_catalog_streams([e.tap_stream_id for e in catalog.streams], streams):
             warn(line)
         for stream in streams.values():

@@ -17,6 +17,12 @@ from tap_sequin import __version__
 from tap_sequin.errors import ConfigError
 
 DEFAULT_BASE_URL = "https://api.sequin.io"
+# The two APIs the tap reads: Sequin's hosted v1 API, and the management API of Sequin's
+# self-hosted server (under /api on the server's own address).
+API_V1 = "v1"
+API_SELF_HOSTED = "self-hosted"
+APIS = (API_V1, API_SELF_HOSTED)
+SELF_HOSTED_EXAMPLE = "http://localhost:7376"
 DEFAULT_USER_AGENT = f"tap-sequin/{__version__}"
 
 
@@ -33,8 +39,15 @@ class Settings:
     user_agent: str
     max_concurrent_requests: int
     max_requests_per_second: float | None
+    api: str = API_V1
+    allow_plain_http: bool = False
     # Values the tap corrected rather than refused, one line each (logged as warnings).
     corrections: tuple[str, ...] = ()
+
+    @property
+    def self_hosted(self) -> bool:
+        """True when the run reads a self-hosted Sequin server's ``/api``."""
+        return self.api == API_SELF_HOSTED
 
     @property
     def lists_every_sync(self) -> bool:
@@ -44,7 +57,8 @@ class Settings:
     def __repr__(self) -> str:
         # dataclass' default repr would print the token into any log or traceback.
         return (
-            f"Settings(base_url={self.base_url!r}, sync_ids={len(self.sync_ids)} ids, "
+            f"Settings(api={self.api!r}, base_url={self.base_url!r}, "
+            f"sync_ids={len(self.sync_ids)} ids, "
             f"max_concurrent_requests={self.max_concurrent_requests}, "
             f"max_requests_per_second={self.max_requests_per_second}, api_key='***')"
         )
@@ -59,28 +73,34 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-def parse_base_url(value: object, corrections: list[str] | None = None) -> str:
+def parse_base_url(
+    value: object,
+    corrections: list[str] | None = None,
+    *,
+    api: str = API_V1,
+    allow_plain_http: bool = False,
+) -> str:
     """Return the API root without a trailing slash, or refuse it.
 
-    Plain ``http://`` is allowed only to a loopback host: anywhere else the token
-    would travel in clear text. A root ending in ``/v1`` (as Sequin's docs write
-    URLs) would make every request go to ``/v1/v1/...``: the ``/v1`` is dropped and
-    a line saying so is appended to ``corrections``.
+    Plain ``http://`` is allowed only to a loopback host, or with ``allow_plain_http``:
+    anywhere else the token would travel in clear text. A root ending in the prefix the
+    tap adds itself (``/v1`` for ``api`` v1, ``/api`` for self-hosted, as the docs write
+    URLs) would double it in every request: the prefix is dropped and a line saying so is
+    appended to ``corrections``.
     """
+    example = SELF_HOSTED_EXAMPLE if api == API_SELF_HOSTED else DEFAULT_BASE_URL
     if not isinstance(value, str) or not value.strip():
-        raise ConfigError("base_url", "must be a URL such as https://api.sequin.io")
+        raise ConfigError("base_url", f"must be a URL such as {example}")
     url = value.strip().rstrip("/")
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018 (raises ValueError for a port that is no number)
     except ValueError as exc:  # "http://[::1": Invalid IPv6 URL
         raise ConfigError(
-            "base_url", f"is not a valid URL ({exc}); write it as https://api.sequin.io"
+            "base_url", f"is not a valid URL ({exc}); write it as {example}"
         ) from None
     if parts.scheme not in {"http", "https"} or not parts.hostname:
-        raise ConfigError(
-            "base_url", f"{url!r} is not an http(s) URL; write it as https://api.sequin.io"
-        )
+        raise ConfigError("base_url", f"{url!r} is not an http(s) URL; write it as {example}")
     if parts.username or parts.password:
         raise ConfigError("base_url", "must not carry credentials; put the token in api_key")
     if parts.query or parts.fragment:
@@ -89,20 +109,47 @@ def parse_base_url(value: object, corrections: list[str] | None = None) -> str:
         raise ConfigError(
             "base_url", f"must not have a query or fragment (after {root!r}); remove it"
         )
-    if parts.scheme == "http" and not _is_loopback(parts.hostname):
+    if parts.scheme == "http" and not allow_plain_http and not _is_loopback(parts.hostname):
         raise ConfigError(
             "base_url",
-            f"plain http:// to {parts.hostname} would send the token in clear text; use https://",
+            f"plain http:// to {parts.hostname} would send the token in clear text; use "
+            "https://, or set allow_plain_http to true if the network between the tap and "
+            "the server is private",
         )
-    if parts.path.rstrip("/").lower().endswith("/v1"):
-        fixed = url[: -len("/v1")]
+    prefix = "/api" if api == API_SELF_HOSTED else "/v1"
+    if parts.path.rstrip("/").lower().endswith(prefix):
+        fixed = url[: -len(prefix)]
         if corrections is not None:
             corrections.append(
-                f"setting 'base_url': {url!r} ends in /v1, which tap-sequin adds to every "
-                f"path itself; using {fixed!r}"
+                f"setting 'base_url': {url!r} ends in {prefix}, which tap-sequin adds to every "
+                f"path itself (api {api}); using {fixed!r}"
             )
         url = fixed
     return url
+
+
+def parse_api(value: object) -> str:
+    """``v1`` (the default) or ``self-hosted``."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return API_V1
+    if not isinstance(value, str) or value.strip().lower() not in APIS:
+        shown = repr(value)[:40]
+        raise ConfigError("api", f"must be 'v1' or 'self-hosted', got {shown}")
+    return value.strip().lower()
+
+
+_TRUE = frozenset({"true", "1", "yes", "on"})
+_FALSE = frozenset({"false", "0", "no", "off", ""})
+
+
+def parse_flag(config: t.Mapping[str, t.Any], name: str) -> bool:
+    """A boolean setting; text (an environment variable) as true/false, 1/0, yes/no."""
+    value = config.get(name)
+    if value is None or isinstance(value, bool):
+        return bool(value)
+    if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
+        return value.strip().lower() in _TRUE
+    raise ConfigError(name, f"must be true or false, got {repr(value)[:40]}")
 
 
 def _number(
@@ -199,10 +246,25 @@ def parse_settings(config: t.Mapping[str, t.Any]) -> Settings:
         raise ConfigError("max_retries", f"must be 0 or more, got {max_retries}")
     _at_most("max_retries", max_retries)
     corrections: list[str] = []
+    api = parse_api(config.get("api"))
+    allow_plain_http = parse_flag(config, "allow_plain_http")
+    base_url = config.get("base_url")
+    if api == API_SELF_HOSTED and (base_url is None or base_url == DEFAULT_BASE_URL):
+        # Sequin's hosted API is not a self-hosted server; there is no sensible default.
+        raise ConfigError(
+            "base_url",
+            f"is required with api self-hosted: the server's address, such as "
+            f"{SELF_HOSTED_EXAMPLE} (the tap adds /api)",
+        )
     return Settings(
         api_key=api_key.strip(),
         sync_ids=parse_sync_ids(config.get("sync_ids")),
-        base_url=parse_base_url(config.get("base_url") or DEFAULT_BASE_URL, corrections),
+        base_url=parse_base_url(
+            base_url or DEFAULT_BASE_URL,
+            corrections,
+            api=api,
+            allow_plain_http=allow_plain_http,
+        ),
         request_timeout=t.cast(
             float, _at_most("request_timeout", _positive(config, "request_timeout", 30.0))
         ),
@@ -222,6 +284,8 @@ def parse_settings(config: t.Mapping[str, t.Any]) -> Settings:
             )
         ),
         max_requests_per_second=rps,
+        api=api,
+        allow_plain_http=allow_plain_http,
         corrections=tuple(corrections),
     )
 
@@ -249,4 +313,8 @@ def normalised_config(
                 fixed[name] = _number(config, name, None, integer=integer)
     if fixed.get("base_url"):
         fixed["base_url"] = settings.base_url
+    if "api" in fixed:
+        fixed["api"] = settings.api
+    if "allow_plain_http" in fixed:
+        fixed["allow_plain_http"] = settings.allow_plain_http
     return fixed

@@ -69,6 +69,30 @@ class FieldReader:
             return None
         return value
 
+    def boolean(self, value: Any, field: str, object_id: str) -> bool | None:
+        """A boolean, or null."""
+        if value is None or isinstance(value, bool):
+            return value
+        self.problems.wrong_type(field, object_id, value, "a boolean")
+        return None
+
+    def objects(self, value: Any, field: str, object_id: str) -> list[dict[str, Any]] | None:
+        """An array of objects (other elements dropped), or null."""
+        if value is None:
+            return None
+        if not isinstance(value, list):
+            self.problems.wrong_type(field, object_id, value, "an array")
+            return None
+        if all(isinstance(item, dict) for item in value):
+            return value
+        self.problems.problem(
+            field,
+            "an array with elements that are not objects",
+            object_id,
+            outcome="dropping those elements",
+        )
+        return [item for item in value if isinstance(item, dict)]
+
     def object(
         self, value: Any, field: str, object_id: str, *, check_nesting: bool = False
     ) -> dict[str, Any] | None:

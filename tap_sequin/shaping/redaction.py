@@ -171,3 +171,48 @@ def redact(value: Any, depth: int = 0) -> Any:
             for item in value
         ]
     return value
+
+
+# Sequin's self-hosted server obfuscates a secret by keeping at most its first three and its
+# last character around a run of stars (``abc********z``; short ones are all stars).
+_OBFUSCATED = re.compile(r".{0,3}\*{3,}.?", re.DOTALL)
+
+
+def looks_obfuscated(text: str) -> bool:
+    """Whether ``text`` has the shape of a secret the self-hosted server obfuscated."""
+    return _OBFUSCATED.fullmatch(text) is not None
+
+
+def without_secrets(value: Any, extra_names: frozenset[str] = frozenset(), depth: int = 0) -> Any:
+    """A copy of ``value`` with every secret *removed*, key and all.
+
+    Removed: a key ``is_secret_key`` names, one of ``extra_names`` (fields a server marks
+    secret although their names do not say so), a value with the shape of an obfuscated
+    secret, and a string holding credentials (``_holds_secret``). Where ``redact`` keeps
+    the key to show a secret exists, this is for objects whose secrets arrive obfuscated or
+    in clear depending on the server: neither form may be loaded, and a stand-in would only
+    vary by destination type.
+    """
+    if depth >= MAX_DEPTH and isinstance(value, (dict, list)):
+        return REDACTED
+    if isinstance(value, dict):
+        kept: dict[Any, Any] = {}
+        for key, item in value.items():
+            name = key if isinstance(key, str) else str(key)
+            if name in extra_names or is_secret_key(name):
+                continue
+            if isinstance(item, str) and (looks_obfuscated(item) or _holds_secret(item)):
+                continue
+            kept[key] = (
+                without_secrets(item, extra_names, depth + 1)
+                if isinstance(item, (dict, list))
+                else item
+            )
+        return kept
+    if isinstance(value, list):
+        return [
+            without_secrets(item, extra_names, depth + 1)
+            for item in value
+            if not (isinstance(item, str) and (looks_obfuscated(item) or _holds_secret(item)))
+        ]
+    return value

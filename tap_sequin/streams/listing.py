@@ -129,7 +129,8 @@ class ListingStream(SequinStream):
         shaper = self.shaper(self.logger)
         shaper.expect_clean_text(getattr(listing, "clean_text_only", False))
         self.start_version()
-        yield from shaped_items(
+        listed: list[str] = []
+        for row in shaped_items(
             listing,
             shaper.shape,
             noun=self.noun,
@@ -137,7 +138,23 @@ class ListingStream(SequinStream):
             logger=self.logger,
             check_interrupted=self.run.check_interrupted,
             outcome=outcome,
-        )
+        ):
+            self.note(row)
+            listed.append(row["id"])
+            yield row
         shaper.log_summary()
         incomplete = None if outcome.complete else "the listing had unusable items"
-        self.activate_if_delivered(outcome.extracted, f"{self.noun}s", incomplete)
+        # Reached only after the SDK has written the last RECORD (it resumes this
+        # generator to ask for the next one).
+        incomplete = self.check_listing(listed, incomplete)
+        if self.selected:
+            # A deselected stream runs only for its selected children: no RECORD, no version.
+            self.activate_if_delivered(outcome.extracted, f"{self.noun}s", incomplete)
+
+    def note(self, row: dict[str, t.Any]) -> None:
+        """Called with each row as it is listed (for child streams); nothing by default."""
+
+    def check_listing(self, listed_ids: list[str], incomplete: str | None) -> str | None:
+        """After the listing: why it may not be complete (None: it is), given ``incomplete``
+        (the listing's own reason, if any). A subclass may look further."""
+        return incomplete

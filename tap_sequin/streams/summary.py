@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import typing as t
 
+from tap_sequin.streams.backfills import BackfillsStream
 from tap_sequin.streams.listing import ListingStream
+from tap_sequin.streams.sinks import SinkHealthHistoryStream, SinksStream
 from tap_sequin.streams.syncs import SyncHealthHistoryStream, SyncsStream
 
 if t.TYPE_CHECKING:
@@ -22,15 +24,21 @@ def run_summary(streams: t.Iterable[SequinStream]) -> str:
     """E.g. ``extracted 25 syncs (ACTIVATE_VERSION sent); 25 rows of sync_health_history;
     32 credentials (ACTIVATE_VERSION sent)``; ``extracted 3 syncs of 25 read`` when a stream
     map filtered some out."""
-    ordered = sorted(
-        streams, key=lambda s: not isinstance(s, (SyncsStream, SyncHealthHistoryStream))
-    )
+    first = (SyncsStream, SyncHealthHistoryStream, SinksStream, SinkHealthHistoryStream)
+    ordered = sorted(streams, key=lambda s: not isinstance(s, first))
     parts = []
     for stream in ordered:
         if isinstance(stream, SyncsStream):
             parts.extend(_syncs(stream))
         elif isinstance(stream, SyncHealthHistoryStream):
-            parts.extend(_history(stream))
+            parts.extend(_sync_history(stream))
+        elif isinstance(stream, SinksStream):
+            parts.extend(_listing(stream))
+            parts.extend(
+                _history(child)
+                for child in stream.child_streams
+                if isinstance(child, (SinkHealthHistoryStream, BackfillsStream)) and child.selected
+            )
         elif isinstance(stream, ListingStream):
             parts.extend(_listing(stream))
     return "; ".join(parts) or "no stream selected"
@@ -56,7 +64,17 @@ def _syncs(syncs: SyncsStream) -> list[str]:
     return parts
 
 
-def _history(history: SyncHealthHistoryStream) -> list[str]:
+def _history(stream: SinkHealthHistoryStream | BackfillsStream) -> str:
+    """``12 rows of sink_health_history``, ``6 backfills (ACTIVATE_VERSION sent)``."""
+    sent = stream.delivered[stream.name]
+    if isinstance(stream, BackfillsStream):
+        part = plural(sent, "backfill") + _of(sent, stream.extracted, "read")
+        return part + _also(stream) + _activation(stream)
+    part = f"{plural(sent, 'row')} of {stream.name}{_of(sent, stream.extracted, 'observed')}"
+    return part + _also(stream)
+
+
+def _sync_history(history: SyncHealthHistoryStream) -> list[str]:
     if not history.selected:
         return []
     sent = history.delivered[history.name]
