@@ -1,30 +1,32 @@
 #!/usr/bin/env python3
-"""The embedded PostgreSQL of ``scripts/run``, and the SQL steps of the main job.
+"""The embedded PostgreSQL of ``scripts/run``, a psql on it, and the summary it prints.
 
     .venv/bin/python scripts/postgres.py sql                     # psql on the main job's data
     .venv/bin/python scripts/postgres.py sql -c "SELECT count(*) FROM syncs"   # one query
     .venv/bin/python scripts/postgres.py start  [--data-dir DIR]  # prints export TARGET_...
     .venv/bin/python scripts/postgres.py status [--data-dir DIR]  # the same, or exit 3
     .venv/bin/python scripts/postgres.py stop   [--data-dir DIR]
-    python scripts/postgres.py timestamptz   # the post-load step (meltano.yml: sequin-sql)
-    python scripts/postgres.py report        # the summary scripts/run prints
+    .venv/bin/python scripts/postgres.py report  # the dbt models' answers, as scripts/run prints
 
 DIR defaults to ``.meltano/postgres/data``, where ``bash scripts/run`` keeps its data.
 ``sql`` connects where target-postgres loads: the ``TARGET_POSTGRES_*`` variables if
 any is set, else the embedded server in DIR, started for the command and stopped
-after it (left running if it already was); ``search_path`` is the target schema
-(``sequin``) and the session's TimeZone is UTC. ``timestamptz`` and ``report`` read
-the ``TARGET_POSTGRES_*`` variables. The server lives in ``local_postgres``, the SQL
-in ``warehouse``.
+after it (left running if it already was); ``search_path`` is the schema of the dbt
+models (``sequin_analytics``), then the loaded one (``sequin``), and the session's
+TimeZone is UTC. ``report`` connects in the same way. The server lives
+in ``local_postgres``, the summary in ``warehouse``; the models themselves are dbt's
+(``transform/``).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -38,7 +40,6 @@ from local_postgres import (
 )
 from warehouse import (
     WarehouseError,
-    convert_timestamps,
     report,
     target_conninfo,
     target_schema,
@@ -53,7 +54,6 @@ __all__ = [
     "LocalPostgres",
     "PostgresError",
     "WarehouseError",
-    "convert_timestamps",
     "find_bin_dir",
     "main",
     "report",
@@ -67,33 +67,49 @@ def _targets_configured() -> bool:
 
 
 def run_psql(conninfo: str, schema: str, command: str | None) -> int:
-    """psql (from the PostgreSQL wheel) on ``conninfo`` with ``search_path`` = ``schema``."""
+    """psql (from the PostgreSQL wheel) on ``conninfo``, the models' schema and ``schema``
+    on its ``search_path``."""
     args = [str(find_bin_dir() / "psql"), "-X", "--no-psqlrc", "-v", "ON_ERROR_STOP=1"]
     if command is not None:
         args += ["-c", command]
-    env = {**os.environ, "PGOPTIONS": f"-c search_path={schema},public", "PGTZ": "UTC"}
+    env = {
+        **os.environ,
+        "PGOPTIONS": f"-c search_path={schema}_analytics,{schema},public",
+        "PGTZ": "UTC",
+    }
     return subprocess.run([*args, conninfo], env=env, check=False).returncode  # noqa: S603
 
 
-def sql(command: str | None, data_dir: Path) -> int:
-    """Open psql (or run ``command``) where the main job loads; see the module docstring."""
+@contextlib.contextmanager
+def main_job_database(action: str, data_dir: Path) -> Iterator[str | None]:
+    """The conninfo of where the main job loads: the ``TARGET_POSTGRES_*`` variables if any
+    is set, else the embedded server in ``data_dir``, started for the block and stopped
+    after it (left running if it already was). None, said on stderr, if there is none."""
     if _targets_configured():
-        return run_psql(target_conninfo(), target_schema(), command)
+        yield target_conninfo()
+        return
     if not (data_dir / "PG_VERSION").exists():
         print(
-            f"postgres.py sql: no database in {data_dir}: run `bash scripts/run` first, "
+            f"postgres.py {action}: no database in {data_dir}: run `bash scripts/run` first, "
             "or set TARGET_POSTGRES_* to your own",
             file=sys.stderr,
         )
-        return 1
+        yield None
+        return
     pg = LocalPostgres(data_dir)
     was_running = pg.is_running()
     pg.start()
     try:
-        return run_psql(pg.conninfo, target_schema(), command)
+        yield pg.conninfo
     finally:
         if not was_running:
             pg.stop()
+
+
+def sql(command: str | None, data_dir: Path) -> int:
+    """Open psql (or run ``command``) where the main job loads; see the module docstring."""
+    with main_job_database("sql", data_dir) as conninfo:
+        return 1 if conninfo is None else run_psql(conninfo, target_schema(), command)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -103,9 +119,7 @@ def main(argv: list[str] | None = None) -> int:
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog=(__doc__ or "").split("\n\n", 1)[1],
     )
-    parser.add_argument(
-        "action", choices=["start", "stop", "status", "sql", "timestamptz", "report"]
-    )
+    parser.add_argument("action", choices=["start", "stop", "status", "sql", "report"])
     parser.add_argument(
         "--data-dir", type=Path, help=f"cluster directory (kept); default {MAIN_JOB_DATA}"
     )
@@ -119,11 +133,10 @@ def main(argv: list[str] | None = None) -> int:
         if args.action == "sql":
             return sql(args.command, data_dir)
         if args.action == "report":
-            report(target_conninfo(), target_schema())
-            return 0
-        if args.action == "timestamptz":
-            for column in convert_timestamps(target_conninfo(), target_schema()):
-                print(f"converted {column} to timestamptz", file=sys.stderr)
+            with main_job_database("report", data_dir) as conninfo:
+                if conninfo is None:
+                    return 1
+                report(conninfo)
             return 0
         pg = LocalPostgres(data_dir, port=args.port, wheel=args.wheel)
         if args.action == "stop":

@@ -1,24 +1,28 @@
-"""What the main job does in PostgreSQL after loading: convert timestamps, report, query.
+"""The answers the main job's dbt models hold, printed as a summary (the end of scripts/run).
 
-The connection is the one meltano's target-postgres uses, read from the same
+The connection is the one meltano's target-postgres and dbt use, read from the same
 ``TARGET_POSTGRES_*`` variables (``SQLALCHEMY_URL``, or ``HOST``/``PORT``/``USER``/
-``PASSWORD``/``DATABASE``), and the schema from ``TARGET_POSTGRES_DEFAULT_TARGET_SCHEMA``
-(default ``sequin``). Needs ``psycopg`` (in the project's ``e2e`` group, and the only
-package of the ``sequin-sql`` utility in ``meltano.yml``).
+``PASSWORD``/``DATABASE``), and the loaded schema from
+``TARGET_POSTGRES_DEFAULT_TARGET_SCHEMA`` (default ``sequin``). Which models to print, in
+which order, and under which heading comes from dbt's own manifest
+(``transform/target/manifest.json``, written by ``dbt run``): every model whose
+``meta.summary`` is set, headed by the first sentence of its description. Needs
+``psycopg`` (in the project's ``e2e`` group).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from pathlib import Path
 from typing import Any
 
-REPORT_DIR = Path(__file__).resolve().parents[1] / "sql" / "report"
+MANIFEST = Path(__file__).resolve().parents[1] / "transform" / "target" / "manifest.json"
 
 
 class WarehouseError(RuntimeError):
-    """The target database cannot be reached with the TARGET_POSTGRES_* settings."""
+    """The target database or dbt's manifest cannot be read."""
 
 
 def target_conninfo(env: dict[str, str] | None = None) -> str:
@@ -48,55 +52,6 @@ def target_schema(env: dict[str, str] | None = None) -> str:
     return env.get("TARGET_POSTGRES_DEFAULT_TARGET_SCHEMA") or "sequin"
 
 
-def convert_timestamps(conninfo: str, schema: str) -> list[str]:
-    """ALTER every ``timestamp without time zone`` column of ``schema`` to timestamptz.
-
-    target-postgres 0.8.1 creates date-time columns without a time zone and writes
-    each instant as wall-clock time of its session's TimeZone; ``meltano.yml`` gives
-    its session ``PGTZ=UTC``, so the columns hold UTC and are read back as UTC here
-    (``AT TIME ZONE 'UTC'``), whatever this session's or the server's TimeZone.
-    Later loads keep the timestamptz type. Returns ``schema.table.column`` names.
-    """
-    import psycopg
-    from psycopg import sql
-
-    done: list[str] = []
-    with psycopg.connect(conninfo, autocommit=False) as conn:
-        rows = conn.execute(
-            "SELECT table_name, column_name FROM information_schema.columns "
-            "WHERE table_schema = %s AND data_type = 'timestamp without time zone' "
-            "ORDER BY table_name, ordinal_position",
-            (schema,),
-        ).fetchall()
-        tables: dict[str, list[str]] = {}
-        for table, column in rows:
-            tables.setdefault(table, []).append(column)
-        for table, columns in tables.items():
-            alters = sql.SQL(", ").join(
-                sql.SQL("ALTER COLUMN {c} TYPE timestamptz USING {c} AT TIME ZONE 'UTC'").format(
-                    c=sql.Identifier(c)
-                )
-                for c in columns
-            )
-            conn.execute(
-                sql.SQL("ALTER TABLE {t} {a}").format(t=sql.Identifier(schema, table), a=alters)
-            )
-            done += [f"{schema}.{table}.{c}" for c in columns]
-        conn.commit()
-    return done
-
-
-REPORT_SQL = """
-SELECT coalesce(health_status, '(none)') AS health_status,
-       coalesce(provider, '(none)')      AS provider,
-       count(*)                          AS syncs
-FROM {table}
-WHERE _sdc_deleted_at IS NULL
-GROUP BY 1, 2
-ORDER BY 1, 3 DESC, 2
-"""
-
-
 def print_rows(names: list[str], rows: list[tuple[Any, ...]], out: Any) -> None:
     """An aligned text table, as psql prints one (without the borders)."""
     cells = [[("" if v is None else str(v)) for v in row] for row in rows]
@@ -114,45 +69,52 @@ def print_rows(names: list[str], rows: list[tuple[Any, ...]], out: Any) -> None:
         print(line.rstrip(), file=out)
 
 
-def report_files(directory: Path = REPORT_DIR) -> list[tuple[str, str]]:
-    """``(heading, sql)`` of every ``*.sql`` file, in name order; heading from its first
-    ``-- `` comment line (the file name if it has none)."""
-    found = []
-    for path in sorted(directory.glob("*.sql")) if directory.is_dir() else []:
-        text = path.read_text()
-        heading = next(
-            (line[3:].strip() for line in text.splitlines() if line.startswith("-- ")),
-            path.name,
-        )
-        found.append((heading, text))
-    return found
+def models(manifest: Path = MANIFEST) -> dict[str, dict[str, Any]]:
+    """The enabled models of dbt's manifest, by name."""
+    try:
+        nodes = json.loads(manifest.read_text())["nodes"].values()
+    except (OSError, ValueError, KeyError) as exc:
+        raise WarehouseError(f"cannot read dbt's manifest {manifest}: {exc}") from exc
+    return {
+        node["name"]: node
+        for node in nodes
+        if node.get("resource_type") == "model" and node.get("config", {}).get("enabled", True)
+    }
 
 
-def report(conninfo: str, schema: str, out: Any = None, directory: Path = REPORT_DIR) -> int:
-    """Print live syncs per health status and provider, then every ``sql/report`` query.
+def summary_models(found: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """The models with ``meta.summary``, in that order."""
+    chosen = [node for node in found.values() if node["config"].get("meta", {}).get("summary")]
+    return sorted(chosen, key=lambda node: node["config"]["meta"]["summary"])
 
-    The report queries run with ``search_path`` set to ``schema``. Returns the number
-    of rows of the first table.
-    """
+
+def heading(description: str) -> str:
+    """The first sentence of a model's description."""
+    return " ".join(description.split()).split(". ")[0].rstrip(".")
+
+
+def report(conninfo: str, out: Any = None, manifest: Path = MANIFEST) -> int:
+    """Print every summary model's rows, then the live and deleted syncs; returns the
+    number of models printed."""
     import psycopg
-    from psycopg import sql
 
     out = out or sys.stdout
+    found = models(manifest)
+    chosen = summary_models(found)
     with psycopg.connect(conninfo) as conn:
-        table = sql.Identifier(schema, "syncs")
-        rows = conn.execute(sql.SQL(REPORT_SQL).format(table=table)).fetchall()
-        live, deleted = conn.execute(
-            sql.SQL(
-                "SELECT count(*) FILTER (WHERE _sdc_deleted_at IS NULL), "
-                "count(*) FILTER (WHERE _sdc_deleted_at IS NOT NULL) FROM {t}"
-            ).format(t=table)
-        ).fetchone() or (0, 0)
-        print_rows(["health_status", "provider", "syncs"], rows, out)
-        print(f"{live} live syncs in {schema}.syncs, {deleted} soft-deleted", file=out)
-        conn.execute(sql.SQL("SET search_path TO {s}").format(s=sql.Identifier(schema)))
-        for heading, query in report_files(directory):
+        for number, node in enumerate(chosen):
+            order_by = node["config"]["meta"].get("order_by")
+            # Quoted relation names and the ordering come from this project's own manifest.
+            query = f"SELECT * FROM {node['relation_name']}"  # noqa: S608
+            if order_by:
+                query += f" ORDER BY {order_by}"
             cursor = conn.execute(query.encode())
-            print(f"\n{heading}:", file=out)
-            names = [d.name for d in cursor.description or []]
-            print_rows(names, cursor.fetchall(), out)
-    return len(rows)
+            print(("\n" if number else "") + f"{heading(node['description'])}:", file=out)
+            print_rows([d.name for d in cursor.description or []], cursor.fetchall(), out)
+        if "stg_sequin__syncs" in found:
+            relation = found["stg_sequin__syncs"]["relation_name"]
+            counts = "count(*) FILTER (WHERE NOT is_deleted), count(*) FILTER (WHERE is_deleted)"
+            query = f"SELECT {counts} FROM {relation}"  # noqa: S608
+            live, deleted = conn.execute(query.encode()).fetchone() or (0, 0)
+            print(f"\n{live} live syncs, {deleted} soft-deleted", file=out)
+    return len(chosen)

@@ -1,4 +1,4 @@
-"""The README's settings table is the tap's own --about output, so it cannot drift."""
+"""The README's generated blocks (settings, tables, models) come from their one source."""
 
 from __future__ import annotations
 
@@ -24,7 +24,8 @@ def _locked_sdk() -> str:
     importlib.metadata.version("singer-sdk") != _locked_sdk(),
     reason="the README's table is generated on the locked singer-sdk (its settings' words differ)",
 )
-def test_readme_settings_table_matches_about_output() -> None:
+def test_readme_generated_blocks_match_their_sources() -> None:
+    # The settings table (--about), the tables and the models (the dbt project's words).
     done = subprocess.run(
         [sys.executable, str(REPO / "scripts" / "update_readme.py"), "--check"],
         capture_output=True,

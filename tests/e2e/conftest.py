@@ -30,9 +30,9 @@ VENV_BIN = Path(sys.executable).parent
 MELTANO = VENV_BIN / "meltano"
 # What a meltano project needs; no .env/.secrets/.meltano from the developer's tree.
 PROJECT_FILES = ("meltano.yml", "pyproject.toml", "uv.lock", "README.md", "LICENSE")
-PROJECT_DIRS = ("tap_sequin", "scripts", "sql")
+PROJECT_DIRS = ("tap_sequin", "scripts", "transform")
 # The README's main command runs this job (meltano.yml: tap-sequin target-postgres
-# sequin-sql:timestamptz).
+# dbt-postgres:run dbt-postgres:test).
 JOB = "sequin-to-postgres"
 RUN_COMMAND = ("run", JOB)
 _PROJECTS: list[MeltanoProject] = []
@@ -102,7 +102,8 @@ def meltano_project() -> Iterator[MeltanoProject]:
     for name in PROJECT_FILES:
         if (REPO / name).exists():
             shutil.copy2(REPO / name, root / name)
-    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
+    # dbt's own output folders: each project copy builds its own.
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "target", "logs", "dbt_packages")
     for name in PROJECT_DIRS:
         if (REPO / name).exists():
             shutil.copytree(REPO / name, root / name, ignore=ignore)
@@ -162,12 +163,18 @@ class Pipeline:
         assert proc.returncode == 0, f"meltano run failed:\n{proc.stderr[-6000:]}"
         return proc
 
+    @property
+    def analytics(self) -> str:
+        """The schema the dbt models are built in (profiles.yml: ``<schema>_analytics``)."""
+        return f"{self.schema}_analytics"
+
     def query(self, sql: str, params: Any = None) -> list[tuple[Any, ...]]:
-        """Rows of ``sql`` in this pipeline's schema, read in a UTC session."""
+        """Rows of ``sql`` in a UTC session; the dbt models' schema, then the loaded one, on
+        the search path (model names never clash with the loaded tables')."""
         import psycopg
 
         with psycopg.connect(self.pg.conninfo) as conn:
-            conn.execute(f'SET search_path TO "{self.schema}"')
+            conn.execute(f'SET search_path TO "{self.analytics}", "{self.schema}"')
             conn.execute("SET timezone = 'UTC'")
             return conn.execute(sql, params).fetchall()
 

@@ -1,7 +1,8 @@
 """The scheduled job, time zones, numeric text and null objects, through ``meltano`` itself.
 
-Every pipeline loads into one PostgreSQL server whose TimeZone is America/New_York, and
-every value is read back in a UTC session.
+Every pipeline loads into one PostgreSQL server whose TimeZone is America/New_York (dbt's
+models are built there too), and every value is read back in a UTC session unless a test
+says otherwise.
 """
 
 from __future__ import annotations
@@ -28,7 +29,9 @@ def test_schedule_list_shows_the_hourly_job(meltano_project: MeltanoProject) -> 
     schedules = json.loads(proc.stdout)
     (schedule,) = [s for s in schedules["schedules"]["job"] if s["job"]["name"] == JOB]
     assert schedule["interval"] == "@hourly"
-    assert schedule["job"]["tasks"] == ["tap-sequin target-postgres sequin-sql:timestamptz"]
+    assert schedule["job"]["tasks"] == [
+        "tap-sequin target-postgres dbt-postgres:run dbt-postgres:test"
+    ]
 
 
 def _fall_back_sync(pipeline: Any) -> str:
@@ -49,30 +52,49 @@ def test_job_by_name_keeps_exact_instants_in_the_fall_back_hour(make_pipeline: A
     pipeline = make_pipeline(syncs=6, seed=11)
     sync_id = _fall_back_sync(pipeline)
     pipeline.run_ok("run", JOB)
-    pipeline.run_ok("run", JOB)  # a second load into the now timestamptz columns
-    rows = pipeline.query("SELECT created_at, updated_at FROM syncs WHERE id = %s", (sync_id,))
-    assert rows == [
+    pipeline.run_ok("run", JOB)  # a second load into the same tables, models rebuilt
+    expected = [
         (dt.datetime(2023, 11, 5, 5, 30, tzinfo=UTC), dt.datetime(2023, 11, 5, 6, 30, tzinfo=UTC))
     ]
-    (kind,) = pipeline.query(
-        "SELECT data_type FROM information_schema.columns "
-        "WHERE table_schema = %s AND table_name = 'syncs' AND column_name = 'created_at'",
-        (pipeline.schema,),
-    )[0]
-    assert kind == "timestamp with time zone"
+    # Through the staging model, whose columns are timestamptz.
+    query = "SELECT created_at, updated_at FROM stg_sequin__syncs WHERE id = %s"
+    assert pipeline.query(query, (sync_id,)) == expected
+    # The loaded table is as target-postgres made it: UTC wall-clock, never altered.
+    query = "SELECT created_at, updated_at FROM syncs WHERE id = %s"
+    assert pipeline.query(query, (sync_id,)) == [
+        tuple(value.replace(tzinfo=None) for value in expected[0])
+    ]
+    types = dict(
+        pipeline.query(
+            "SELECT table_schema, data_type FROM information_schema.columns "
+            "WHERE table_schema IN (%s, %s) AND table_name IN ('syncs', 'stg_sequin__syncs') "
+            "AND column_name = 'created_at'",
+            (pipeline.schema, pipeline.analytics),
+        )
+    )
+    assert types == {
+        pipeline.schema: "timestamp without time zone",
+        pipeline.analytics: "timestamp with time zone",
+    }
 
 
-def test_plain_run_stores_utc_and_the_timestamptz_step_keeps_it(make_pipeline: Any) -> None:
+def test_the_models_read_exact_instants_in_a_session_of_any_time_zone(
+    make_pipeline: Any,
+) -> None:
     pipeline = make_pipeline(syncs=6, seed=12)
     sync_id = _fall_back_sync(pipeline)
-    pipeline.run_ok("run", "tap-sequin", "target-postgres")
-    query = "SELECT created_at::text, updated_at::text FROM syncs WHERE id = %s"
-    assert pipeline.query(query, (sync_id,)) == [("2023-11-05 05:30:00", "2023-11-05 06:30:00")]
-    # The post-load step alone, later, on the same table: the instants stay exact.
-    pipeline.run_ok("run", "sequin-sql:timestamptz")
-    assert pipeline.query(query, (sync_id,)) == [
-        ("2023-11-05 05:30:00+00", "2023-11-05 06:30:00+00")
-    ]
+    pipeline.run_ok("run", JOB)
+    import psycopg
+
+    with psycopg.connect(pipeline.pg.conninfo) as conn:
+        conn.execute("SET timezone = 'America/New_York'")
+        rows = conn.execute(
+            f'SELECT created_at::text, updated_at::text FROM "{pipeline.analytics}".'
+            "stg_sequin__syncs WHERE id = %s",
+            (sync_id,),
+        ).fetchall()
+    # 01:30 EDT and 01:30 EST: the two instants, an hour apart, in the server's own zone.
+    assert rows == [("2023-11-05 01:30:00-04", "2023-11-05 01:30:00-05")]
 
 
 def test_numbers_as_text_and_fractions_through_meltano(make_pipeline: Any) -> None:
@@ -118,3 +140,9 @@ def test_null_objects_land_as_json_null_and_the_readme_form_finds_them(
         "AND NULLIF(credential, 'null') IS NULL"
     )
     assert found == [(sync_id,)]
+    # The staging model answers the plain question: its null objects are SQL NULL.
+    found = pipeline.query(
+        "SELECT id FROM stg_sequin__syncs WHERE metadata IS NULL AND credential IS NULL"
+    )
+    assert found == [(sync_id,)]
+    assert pipeline.query("SELECT count(*) FROM stg_sequin__syncs WHERE health IS NULL") == [(0,)]

@@ -53,18 +53,30 @@ def test_column_types(loaded: Any) -> None:
             (loaded.schema,),
         )
     )
+    # As target-postgres creates them (the models read them AT TIME ZONE 'UTC').
     for column in (*TIMESTAMP_COLUMNS, "_sdc_deleted_at", "_sdc_extracted_at"):
-        assert types[column] == "timestamp with time zone", column
+        assert types[column] == "timestamp without time zone", column
+    modelled = dict(
+        loaded.query(
+            "SELECT column_name, data_type FROM information_schema.columns "
+            "WHERE table_schema = %s AND table_name = 'stg_sequin__syncs'",
+            (loaded.analytics,),
+        )
+    )
+    for column in (*TIMESTAMP_COLUMNS, "deleted_at", "extracted_at"):
+        assert modelled[column] == "timestamp with time zone", column
     for column in RATE_LIMIT_COLUMNS:
         assert types[column] in {"bigint", "integer"}, column
     assert types["collection_ids"] == "ARRAY"
     assert types["credential"] == "jsonb"
     assert types["metadata"] == "jsonb"
-    # The instants survive the load and the conversion to timestamptz, although the
-    # server's TimeZone is America/New_York.
+    # The instants survive the load and the staging model, although the server's
+    # TimeZone is America/New_York.
     for sync_id in loaded.sandbox.sync_ids:
         api = loaded.sandbox.sync(sync_id)
-        rows = loaded.query("SELECT created_at, updated_at FROM syncs WHERE id = %s", (sync_id,))
+        rows = loaded.query(
+            "SELECT created_at, updated_at FROM stg_sequin__syncs WHERE id = %s", (sync_id,)
+        )
         assert rows == [(api_time(api["created_at"]), api_time(api["updated_at"]))]
     # rate limits are numbers SQL can compute with
     (total,) = loaded.query("SELECT max(rate_limit_allowed_requests) + 1 FROM syncs")[0]
@@ -131,6 +143,16 @@ def test_deleted_sync_is_soft_deleted_and_comes_back(make_pipeline: Any) -> None
     assert pipeline.query("SELECT name, health_status FROM syncs WHERE id = %s", (renamed,)) == [
         ("renamed by e2e", "error")
     ]
+    # Through the models: marked in staging, left out of every "now" answer.
+    assert pipeline.query("SELECT id FROM stg_sequin__syncs WHERE is_deleted") == [(gone,)]
+    assert pipeline.query("SELECT sum(syncs) FROM sequin_live_syncs_by_provider_and_health") == [
+        (11,)
+    ]
+    unhealthy_now = {row[0] for row in pipeline.query("SELECT id FROM sequin_syncs_unhealthy_now")}
+    assert renamed in unhealthy_now
+    assert gone not in unhealthy_now
+    since = {row[0] for row in pipeline.query("SELECT sync_id FROM sequin_syncs_unhealthy_since")}
+    assert gone not in since
 
     # The sync reappears: the next complete run makes it live again.
     pipeline.sandbox.add_sync(gone_sync)

@@ -10,6 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from .conftest import REPO, load_postgres_helper
 
 helper = load_postgres_helper()
@@ -89,45 +91,53 @@ def test_library_example_in_the_docstring_runs_as_written() -> None:
     assert "'host': '127.0.0.1'" in done.stdout
 
 
-def test_report_prints_the_summary_then_each_report_query_in_name_order(
+def test_report_prints_the_models_dbt_marks_for_the_summary_in_their_order(
     tmp_path: Path,
 ) -> None:
     import io
+    import json
 
     import psycopg
 
-    queries = tmp_path / "report"
-    queries.mkdir()
-    (queries / "20_second.sql").write_text(
-        "-- Syncs by name\nSELECT name, count(*) AS n FROM syncs GROUP BY name ORDER BY name;\n"
-    )
-    (queries / "10_first.sql").write_text("-- Unhealthy now\nSELECT id FROM syncs WHERE false;\n")
+    def model(name: str, description: str, meta: dict[str, object]) -> dict[str, object]:
+        return {
+            "resource_type": "model",
+            "name": name,
+            "description": description,
+            "relation_name": f'"postgres"."a"."{name}"',
+            "config": {"enabled": True, "meta": meta},
+        }
+
+    # The shape of dbt's manifest.json, as far as the summary reads it.
+    manifest = tmp_path / "manifest.json"
+    nodes = [
+        model("by_name", "Syncs by name. More words.", {"summary": 2, "order_by": "name"}),
+        model("unhealthy", "Unhealthy now, with reasons. More.", {"summary": 1}),
+        model("not_shown", "A model without meta.summary.", {}),
+        model("stg_sequin__syncs", "Staging.", {}),
+    ]
+    manifest.write_text(json.dumps({"nodes": {f"model.x.{n['name']}": n for n in nodes}}))
     with helper.LocalPostgres() as pg:
         with psycopg.connect(pg.conninfo, autocommit=True) as conn:
             conn.execute(
-                "CREATE SCHEMA s; CREATE TABLE s.syncs (id text, name text, provider text, "
-                "health_status text, _sdc_deleted_at timestamptz);"
-                "INSERT INTO s.syncs VALUES ('a', 'x', 'stripe', 'healthy', NULL), "
-                "('b', 'x', 'github', 'error', NULL), ('c', 'y', 'github', 'error', now())"
+                "CREATE SCHEMA a; CREATE TABLE a.by_name (name text, n bigint);"
+                "INSERT INTO a.by_name VALUES ('y', 1), ('x', 2);"
+                "CREATE TABLE a.unhealthy (id text); CREATE TABLE a.not_shown (id text);"
+                "CREATE TABLE a.stg_sequin__syncs (id text, is_deleted boolean);"
+                "INSERT INTO a.stg_sequin__syncs VALUES ('a', false), ('b', false), ('c', true)"
             )
         out = io.StringIO()
-        helper.report(pg.conninfo, "s", out, directory=queries)
-    lines = out.getvalue().splitlines()
-    assert lines[:4] == [
-        "health_status  provider  syncs",
-        "error          github        1",
-        "healthy        stripe        1",
-        "2 live syncs in s.syncs, 1 soft-deleted",
-    ]
-    assert lines[4:] == [
-        "",
-        "Unhealthy now:",
+        assert helper.report(pg.conninfo, out, manifest=manifest) == 2
+    assert out.getvalue().splitlines() == [
+        "Unhealthy now, with reasons:",
         "id",
         "",
         "Syncs by name:",
         "name  n",
         "x     2",
         "y     1",
+        "",
+        "2 live syncs, 1 soft-deleted",
     ]
 
 
@@ -152,3 +162,21 @@ def test_cluster_of_another_major_version_is_refused_in_words(tmp_path: Path) ->
     assert f"{data_dir} holds a PostgreSQL 16 cluster" in message
     assert "installed server is PostgreSQL 18" in message
     assert "move that folder away" in message
+
+
+def test_report_without_a_manifest_says_to_run_dbt_first(tmp_path: Path) -> None:
+    with pytest.raises(helper.WarehouseError, match="manifest"):
+        helper.report("host=127.0.0.1 port=1", manifest=tmp_path / "missing.json")
+
+
+def test_report_without_any_database_says_where_it_looked(tmp_path: Path) -> None:
+    import os
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TARGET_POSTGRES_")}
+    done = subprocess.run(
+        [sys.executable, str(REPO / "scripts" / "postgres.py"), "report", "--data-dir",
+         str(tmp_path / "none")],
+        capture_output=True, text=True, env=env, timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == 1
+    assert done.stderr.startswith(f"postgres.py report: no database in {tmp_path / 'none'}")

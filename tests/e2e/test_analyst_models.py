@@ -1,17 +1,16 @@
-"""The README's analyst SQL (sql/report/*.sql) on a scripted four-run history in PostgreSQL.
+"""The dbt models that answer the analyst's questions, on a scripted four-run history.
 
-Four `meltano run`s into one schema, the sandbox moving between runs with `set_run` (as
-`tap-sequin-sandbox --run N` does): the sync at place 2 turns unhealthy in run 2 and
-recovers in run 4; the one at place 5 is unhealthy in run 3 only; the others keep their
-health, and one sync unhealthy from the start is deleted before run 4 (so its incident ends
-as "sync gone" and it is no longer unhealthy now). Each query's rows are compared with what
-the sandbox served in each run.
+Four runs of the main job (`meltano run sequin-to-postgres`: load, dbt run, dbt test) into
+one schema, the sandbox moving between runs with `set_run` (as `tap-sequin-sandbox --run N`
+does): the sync at place 2 turns unhealthy in run 2 and recovers in run 4; the one at place
+5 is unhealthy in run 3 only; the others keep their health, and one sync unhealthy from the
+start is deleted before run 4 (so its incident ends as "sync gone" and it is no longer
+unhealthy now). Each model's rows are compared with what the sandbox served in each run.
 """
 
 from __future__ import annotations
 
 import collections
-import re
 from pathlib import Path
 from typing import Any
 
@@ -21,16 +20,11 @@ import requests
 pytestmark = pytest.mark.e2e
 
 REPO = Path(__file__).resolve().parents[2]
-REPORTS = sorted((REPO / "sql" / "report").glob("*.sql"))
+ANSWERS = REPO / "transform" / "models" / "v1" / "answers"
 RUNS = 4
 # The run before which one sync, unhealthy since run 1, is deleted.
 DELETED_IN_RUN = 4
 HEALTHY = {"healthy", "ok"}
-
-
-def _sql(name: str) -> str:
-    (path,) = [p for p in REPORTS if name in p.name]
-    return path.read_text()
 
 
 def _unhealthy(status: Any) -> bool:
@@ -61,10 +55,12 @@ def history(make_pipeline: Any) -> Any:
             assert reply.status_code == 200, reply.text
         pipeline.sandbox.set_run(run)
         served.append({i: pipeline.sandbox.sync(i) for i in pipeline.sandbox.sync_ids})
-        pipeline.run_ok()
+        pipeline.run_ok()  # the main job: load, dbt run, dbt test
     observed = [
         row[0]
-        for row in pipeline.query("SELECT DISTINCT observed_at FROM sync_health_history ORDER BY 1")
+        for row in pipeline.query(
+            "SELECT DISTINCT observed_at FROM stg_sequin__sync_health_history ORDER BY 1"
+        )
     ]
     assert len(observed) == RUNS, "one observed_at per run"
     assert doomed in served[DELETED_IN_RUN - 2]
@@ -86,7 +82,7 @@ def test_unhealthy_now_with_reasons_and_credential_health(history: Any) -> None:
     pipeline, served, _ = history
     last = served[-1]
     credentials = dict(pipeline.query("SELECT id, health_status FROM credentials"))
-    rows = pipeline.query(_sql("unhealthy_now"))
+    rows = pipeline.query("SELECT * FROM sequin_syncs_unhealthy_now")
 
     expected = {
         sync_id: sync for sync_id, sync in last.items() if _unhealthy(sync["health"]["status"])
@@ -123,7 +119,7 @@ def test_since_when_each_unhealthy_sync_has_been_unhealthy(history: Any) -> None
             start == 0,
         )
 
-    rows = pipeline.query(_sql("unhealthy_since"))
+    rows = pipeline.query("SELECT * FROM sequin_syncs_unhealthy_since")
 
     assert {row[0]: tuple(row[1:]) for row in rows} == expected
     assert len(rows) == len(expected)
@@ -153,7 +149,7 @@ def test_incidents_are_the_stretches_of_unhealthy_runs(history: Any) -> None:
             duration = (ended or observed[-1]) - observed[start]
             expected.add((sync_id, observed[start], ended, ended_by, duration, run - start))
 
-    rows = pipeline.query(_sql("incidents"))
+    rows = pipeline.query("SELECT * FROM sequin_health_incidents")
 
     assert len(rows) == len(expected)
     assert set(rows) == expected
@@ -177,16 +173,44 @@ def test_syncs_per_provider_and_health_and_per_collection(history: Any) -> None:
     per_provider = collections.Counter((s["provider"], s["health"]["status"]) for s in last)
     per_collection = collections.Counter(c for s in last for c in s["collection_ids"])
 
-    rows = pipeline.query(_sql("per_provider_and_health"))
+    rows = pipeline.query("SELECT * FROM sequin_live_syncs_by_provider_and_health")
     assert {(p, h): n for p, h, n in rows} == per_provider
-    rows = pipeline.query(_sql("per_collection"))
+    rows = pipeline.query("SELECT * FROM sequin_live_syncs_per_collection")
     assert dict(rows) == per_collection
 
 
-def test_the_readme_shows_every_report_query_as_it_is_run() -> None:
+def test_the_models_are_tables_beside_the_loaded_ones_which_keep_their_types(
+    history: Any,
+) -> None:
+    pipeline, _, _ = history
+    kinds = dict(
+        pipeline.query(
+            "SELECT table_name, table_type FROM information_schema.tables WHERE table_schema = %s",
+            (pipeline.analytics,),
+        )
+    )
+    # Tables, not views: a view would stop target-postgres from altering its own columns.
+    assert kinds == {
+        name: "BASE TABLE"
+        for name in (
+            "stg_sequin__syncs",
+            "stg_sequin__sync_health_history",
+            "stg_sequin__credentials",
+            *(path.stem for path in ANSWERS.glob("*.sql")),
+        )
+    }
+    # The loader's own date-time columns are as target-postgres made them, four runs on.
+    loaded = pipeline.query(
+        "SELECT DISTINCT data_type FROM information_schema.columns "
+        "WHERE table_schema = %s AND column_name IN ('created_at', 'observed_at')",
+        (pipeline.schema,),
+    )
+    assert loaded == [("timestamp without time zone",)]
+
+
+def test_the_readme_shows_two_models_as_they_are() -> None:
     readme = (REPO / "README.md").read_text()
-    assert len(REPORTS) >= 5
-    for path in REPORTS:
-        body = path.read_text().strip()
-        assert body in readme, f"{path.name} differs from the README"
-        assert re.match(r"-- \S", body), f"{path.name} starts with its heading comment"
+    shown = [path for path in ANSWERS.glob("*.sql") if path.read_text().strip() in readme]
+    assert len(shown) >= 2, "the README shows two answer models, each exactly as in its file"
+    for path in ANSWERS.glob("*.sql"):
+        assert path.stem in readme, f"the README names the model {path.stem}"

@@ -1,0 +1,33 @@
+{{ config(enabled=var('sequin_v1_enabled', true)) }}
+{%- set types = sequin_column_types(source('sequin', 'syncs')) -%}
+select
+    id,
+    provider,
+    stream_id,
+    name,
+    status,
+    org_id,
+    external_id,
+    collection_ids,
+    credential_id,
+    {{ sequin_object('credential') }} as credential,
+    max_age_days,
+    sync_frequency,
+    {{ sequin_instant('initial_backfill_completed_at', types) }} as initial_backfill_completed_at,
+    {{ sequin_instant('created_at', types) }} as created_at,
+    {{ sequin_instant('updated_at', types) }} as updated_at,
+    {{ sequin_object('metadata') }} as metadata,
+    health_status,
+    health_sync_id,
+    health_credential_status,
+    health_provider_status,
+    health_notes,
+    {{ sequin_object('health') }} as health,
+    rate_limit_allowed_requests,
+    rate_limit_interval,
+    rate_limit_max_concurrent_requests,
+    {{ sequin_is_unhealthy('health_status') }} as is_unhealthy,
+    {{ sequin_instant('_sdc_extracted_at', types) }} as extracted_at,
+    {{ sequin_instant('_sdc_deleted_at', types) }} as deleted_at,
+    _sdc_deleted_at is not null as is_deleted
+from {{ source('sequin', 'syncs') }}
