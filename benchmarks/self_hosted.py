@@ -98,7 +98,8 @@ def run(repeat: int, size: str, workdir: Path) -> tuple[list[Row], list[Target],
         note="api self-hosted: 1 listing + 1 backfills request per sink",
     )
     target = Target(
-        f"S ({row.what}, {LATENCY_MS} ms, {DEFAULT_CONCURRENCY} in flight): tap-sequin wall / floor",
+        f"S ({row.what}, {LATENCY_MS} ms, {DEFAULT_CONCURRENCY} in flight): "
+        "tap-sequin wall / floor",
         row.run.wall_s / floor,
         LIMIT,
         at_least=False,

@@ -31,7 +31,10 @@ ends as (
     order by sink_id, stretch, observed_at
 ),
 failed_checks as (
-    select i.sink_id, i.stretch, string_agg(distinct c.check_name, ', ') as failing_checks
+    select
+        i.sink_id,
+        i.stretch,
+        string_agg(distinct c.check_name, ', ' order by c.check_name) as failing_checks
     from incidents as i
     join observed as o on o.sink_id = i.sink_id and o.stretch = i.stretch and o.is_unhealthy
     join {{ ref('stg_sequin__sink_check_history') }} as c
