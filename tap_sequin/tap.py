@@ -63,6 +63,7 @@ _V1_ABOUT = (
     "With api self-hosted: a self-hosted Sequin server's sinks, sink_health_history, "
     "backfills, postgres_databases, http_endpoints."
 )
+_V1_ONLY_ABOUT = _V1_ABOUT.split(" With api")[0]
 _SELF_HOSTED_ABOUT = (
     "A self-hosted Sequin server (api self-hosted): sinks, sink_health_history (a row per "
     "sink per run), backfills, postgres_databases, http_endpoints."
@@ -70,9 +71,7 @@ _SELF_HOSTED_ABOUT = (
 
 
 class TapSequin(Tap):
-    """Sequin's v1 API: syncs, sync_health_history (a row per sync per run), credentials.
-    With api self-hosted: a self-hosted Sequin server's sinks, sink_health_history,
-    backfills, postgres_databases, http_endpoints."""
+    """Sequin's v1 API, or a self-hosted Sequin server's (``--about`` names the streams)."""
 
     name = "tap-sequin"
     package_name = "tap-sequin"
@@ -342,17 +341,14 @@ class TapSequin(Tap):
 
     @classmethod
     def _about_of(cls, config: t.Any) -> type[TapSequin]:
-        """The tap as ``--about`` describes it: its description names the streams of the
-        configured ``api`` (both APIs' without a config)."""
-        api = None
-        if isinstance(config, dict):
+        """The tap as ``--about`` describes it (the SDK's description is the class's
+        docstring): the streams of the configured ``api``, both APIs' without one."""
+        description = _V1_ABOUT
+        if isinstance(config, dict) and config.get("api"):
             with contextlib.suppress(ConfigError):
                 api = parse_api(config.get("api"))
-        if api == API_SELF_HOSTED:
-            return type(cls.__name__, (cls,), {"__doc__": _SELF_HOSTED_ABOUT})
-        if api == API_V1 and "api" in (config or {}):
-            return type(cls.__name__, (cls,), {"__doc__": _V1_ABOUT.split(" With api")[0]})
-        return cls
+                description = _SELF_HOSTED_ABOUT if api == API_SELF_HOSTED else _V1_ONLY_ABOUT
+        return type(cls.__name__, (cls,), {"__doc__": description})
 
     def run(self) -> None:
         """Sync every selected stream; on any failure still write a final STATE, then raise.
@@ -435,7 +431,8 @@ class TapSequin(Tap):
                     "listing is asked for by id before it counts as deleted."
                 )
         command.help = (
-            "Extract Sequin syncs as Singer messages. Settings come from --config FILE "
+            "Extract Sequin syncs (api v1) or a self-hosted Sequin server's sinks (api "
+            "self-hosted) as Singer messages. Settings come from --config FILE "
             "and, with --config ENV, from TAP_SEQUIN_* variables (see --about)."
         )
         return command

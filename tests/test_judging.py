@@ -450,3 +450,65 @@ def test_an_error_body_nested_too_deep_to_read_is_judged_without_its_summary(
         assert found.summary is None
     else:
         assert found == SYNC  # retried, as any 503
+
+
+PHOENIX_404 = {"errors": {"detail": "Not Found"}}
+
+
+@pytest.mark.parametrize("call", ["list_syncs", "get_sync"])
+def test_phoenixs_404_to_a_v1_path_names_api_and_base_url(
+    call: str, harness: Harness, requests_mock: rm.Mocker
+) -> None:
+    requests_mock.get(f"{BASE}/v1/syncs", status_code=404, json=PHOENIX_404)
+    requests_mock.get(_sync_url(), status_code=404, json=PHOENIX_404)
+
+    with pytest.raises(SequinAPIError) as caught:
+        getattr(harness.client, call)(*(["abc"] if call == "get_sync" else []))
+
+    message = str(caught.value)
+    assert "api is 'v1'" in message
+    assert f"base_url {BASE}" in message
+    assert "set api to 'self-hosted'" in message
+    assert requests_mock.call_count == 1
+
+
+def test_a_v1_404_to_a_self_hosted_path_names_api_and_base_url(
+    requests_mock: rm.Mocker,
+) -> None:
+    harness = _harness(api="self-hosted")
+    requests_mock.get(f"{BASE}/api/sinks", status_code=404, json={"summary": "Not found"})
+
+    with pytest.raises(SequinAPIError) as caught:
+        harness.client.list_objects("/api/sinks", what="listing", stream="sinks")
+
+    assert "api is 'self-hosted'" in str(caught.value)
+    assert "set api to 'v1'" in str(caught.value)
+
+
+def test_phoenixs_404_to_a_self_hosted_object_is_not_found(requests_mock: rm.Mocker) -> None:
+    # The server's own route for a sink answers a missing one with a summary; Phoenix's
+    # answer means no such route (a proxy's path, an older server): not proof of deletion.
+    harness = _harness(api="self-hosted")
+    requests_mock.get(f"{BASE}/api/sinks/s1", status_code=404, json=PHOENIX_404)
+    requests_mock.get(
+        f"{BASE}/api/sinks/s2",
+        status_code=404,
+        json={"summary": "Not found: No `consumer` found matching the provided ID or name"},
+    )
+
+    phoenix = harness.client.get_object("/api/sinks/{id}", "s1", noun="sink", stream="sinks")
+    missing = harness.client.get_object("/api/sinks/{id}", "s2", noun="sink", stream="sinks")
+
+    assert isinstance(phoenix, NotFound)
+    assert phoenix.phoenix
+    assert phoenix.route_level
+    assert isinstance(missing, NotFound)
+    assert not missing.route_level
+
+
+def test_server_health_is_asked_without_the_token(requests_mock: rm.Mocker) -> None:
+    harness = _harness(api="self-hosted")
+    requests_mock.get(f"{BASE}/health", text='{"ok":true,"rev":"v0.14.6"}')
+
+    assert harness.client.server_health() == (200, {"ok": True, "rev": "v0.14.6"})
+    assert "Authorization" not in requests_mock.last_request.headers

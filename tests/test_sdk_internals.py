@@ -112,3 +112,14 @@ def test_the_filter_drops_that_line_for_tap_errors_only() -> None:
 
     assert record_during(ConfigError("sync_ids", "bad")) is False
     assert record_during(ValueError("bug")) is True
+
+
+def test_a_stream_state_marked_changed_is_written_once_more() -> None:
+    # The sinks stream keeps its listed ids in STATE without a bookmark moving; the SDK
+    # writes a stream's STATE only when its state manager says it is not flushed.
+    assert "is_flushed" in inspect.getsource(Stream._write_state_message)
+    tap = TapSequin(config={"api_key": "k"}, validate_config=False)
+    stream = tap.streams["syncs"]
+    stream.state_manager.is_flushed = True
+    sdk_internals.mark_state_changed(stream)
+    assert stream.state_manager.is_flushed is False

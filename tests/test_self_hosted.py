@@ -109,10 +109,41 @@ def test_sinks_are_one_row_each_with_health_and_no_secret(
     assert rows["sqs"]["destination"]["region"]
 
 
+def _secret_paths(clear: t.Any, obfuscated: t.Any, path: str = "") -> set[str]:
+    """Where two answers differ: the fields the server sends as secrets."""
+    if isinstance(clear, dict) and isinstance(obfuscated, dict):
+        return {
+            found
+            for key in clear
+            for found in _secret_paths(clear[key], obfuscated.get(key), f"{path}.{key}")
+        }
+    return set() if clear == obfuscated else {path}
+
+
+def _paths(value: t.Any, path: str = "") -> set[str]:
+    if isinstance(value, dict):
+        return {path} | {p for key, item in value.items() for p in _paths(item, f"{path}.{key}")}
+    return {path}
+
+
 def test_secrets_sent_in_clear_are_not_loaded_either(tmp_path: Path) -> None:
-    with SelfHostedSandbox(sinks=16, seed=3, token=TOKEN, secrets_in_clear=True) as sb:
-        run = extract(sb, tmp_path)
-    assert len(run.records_of("sinks")) == 16
+    with (
+        SelfHostedSandbox(sinks=40, seed=3, token=TOKEN, secrets_in_clear=True) as clear,
+        SelfHostedSandbox(sinks=40, seed=3, token=TOKEN) as obfuscated,
+    ):
+        run = extract(clear, tmp_path)
+        # Every field the server treats as secret, marked or not (an AWS key's id, a GCP
+        # service account's e-mail): the fields whose value obfuscation changes.
+        secret = {
+            sink_id: _secret_paths(clear.sink(sink_id), obfuscated.sink(sink_id))
+            for sink_id in clear.sink_ids
+        }
+    rows = run.records_of("sinks")
+    assert len(rows) == 40
+    assert any(".destination.access_key_id" in paths for paths in secret.values())
+    for row in rows:
+        loaded = _paths(row["destination"], ".destination")
+        assert not secret[row["id"]] & loaded, row["destination_type"]
     assert len(run.records_of("postgres_databases")) == 3
 
 
@@ -405,3 +436,65 @@ def test_self_hosted_needs_a_base_url(tmp_path: Path) -> None:
     assert run.status == 1
     assert run.last_stderr_line.startswith("tap-sequin: error: setting 'base_url':")
     assert "http://localhost:7376" in run.last_stderr_line
+
+
+def test_docs_list_every_column_of_every_stream(tmp_path: Path) -> None:
+    """docs/self-hosted.md's tables name exactly the columns --discover announces."""
+    text = (Path(__file__).resolve().parents[1] / "docs" / "self-hosted.md").read_text()
+    documented: dict[str, list[str]] = {}
+    for section in text.split("\n### ")[1:]:
+        stream, _, body = section.partition("\n")
+        documented[stream.strip()] = re.findall(r"^\| `(\w+)` \|", body, re.MULTILINE)
+    config = {"api_key": TOKEN, "api": "self-hosted", "base_url": "http://127.0.0.1:9"}
+    run = run_cli(config, tmp_path, "--discover")
+    announced = {
+        entry["tap_stream_id"]: list(entry["schema"]["properties"])
+        for entry in json.loads(run.stdout)["streams"]
+    }
+
+    assert documented == announced
+
+
+def test_backfills_alone_are_not_deleted_for_a_sink_left_out_of_the_listing(
+    server: SelfHostedSandbox, tmp_path: Path
+) -> None:
+    first = extract(server, tmp_path)
+    server.hide_sink(server.sink_ids[0])  # its backfill is active
+    catalog = tmp_path / "catalog.json"
+    catalog.write_text(json.dumps(catalog_selecting(config_of(server), "backfills")))
+
+    second = extract(
+        server, tmp_path, "--state", str(_state_file(first, tmp_path)), "--catalog", str(catalog)
+    )
+
+    assert second.records_of("backfills")
+    assert not second.of_stream("ACTIVATE_VERSION", "backfills")
+    assert "the sinks listing is not complete" in second.stderr
+
+
+def test_settings_from_the_environment(server: SelfHostedSandbox, tmp_path: Path) -> None:
+    env = {
+        "TAP_SEQUIN_API": "self-hosted",
+        "TAP_SEQUIN_API_KEY": TOKEN,
+        "TAP_SEQUIN_BASE_URL": server.url,
+        "TAP_SEQUIN_ALLOW_PLAIN_HTTP": "true",
+    }
+    run = run_cli(None, tmp_path, "--config", "ENV", env=env, cwd=tmp_path)
+
+    assert run.status == 0, run.stderr[-2000:]
+    assert len(run.records_of("sinks")) == 12
+    assert_no_secret(run, server)
+
+
+@pytest.mark.parametrize(
+    ("setting", "value", "expected"),
+    [("api", "hosted", "'v1' or 'self-hosted'"), ("allow_plain_http", "maybe", "true or false")],
+)
+def test_a_bad_value_is_one_line_naming_the_setting(
+    setting: str, value: str, expected: str, server: SelfHostedSandbox, tmp_path: Path
+) -> None:
+    run = run_cli(config_of(server, **{setting: value}), tmp_path)
+
+    assert run.status == 1
+    assert run.last_stderr_line.startswith(f"tap-sequin: error: setting '{setting}':")
+    assert expected in run.last_stderr_line

@@ -83,8 +83,11 @@ def check_catalog(
     replication method but FULL_TABLE (health changes without ``updated_at`` moving, so
     nothing else is safe)."""
     if catalog is not None:
-        refuse_other_api_streams(catalog, other_api or {})
-        for line in unknown_catalog_streams([e.tap_stream_id for e in catalog.streams], streams):
+        other_api = other_api or {}
+        refuse_other_api_streams(catalog, other_api)
+        # The other api's streams, deselected, are no mistake: the tap has them, elsewhere.
+        ids = [e.tap_stream_id for e in catalog.streams if e.tap_stream_id not in other_api]
+        for line in unknown_catalog_streams(ids, streams):
             warn(line)
         for stream in streams.values():
             if stream.selected:

@@ -94,10 +94,10 @@ class SinksStream(ListingStream):
             self.listed.append((row["id"], row["name"]))
 
     def check_listing(self, listed_ids: list[str], incomplete: str | None) -> str | None:
-        """Ask for each sink listed last run and missing now; keep the listed ids in STATE."""
-        if not self.selected:
-            self.incomplete = incomplete
-            return incomplete
+        """Ask for each sink listed last run and missing now; keep the listed ids in STATE.
+
+        Also when only the children are selected: a hidden sink's backfills are not gone.
+        """
         state = self.stream_state
         previous = state.get(LISTED_IDS)
         listed = set(listed_ids)
