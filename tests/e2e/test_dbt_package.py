@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from .conftest import JOB, clean_env
+from .conftest import JOB, REPO, clean_env
 
 pytestmark = pytest.mark.e2e
 
@@ -149,3 +149,25 @@ def test_the_package_runs_in_a_users_own_dbt_project(make_pipeline: Any, tmp_pat
     off = dbt("build", "--vars", "{sequin_v1_enabled: false}", "--select", "package:sequin")
     assert off.returncode == 0, off.stdout[-3000:]
     assert "stg_sequin__" not in off.stdout, off.stdout[-3000:]
+
+
+def test_the_package_installs_from_git_with_a_subdirectory(
+    make_pipeline: Any, tmp_path: Path
+) -> None:
+    # The README's other packages.yml form, with this repository as the git remote (a
+    # file:// URL: tests reach no network). It installs what is committed.
+    if not (REPO / ".git").exists():
+        pytest.skip("not a git checkout")
+    pipeline = make_pipeline(syncs=3, seed=26)
+    project = _user_project(tmp_path / "users", Path("unused"), pipeline.pg, pipeline.schema)
+    (project / "packages.yml").write_text(
+        f"packages:\n  - git: file://{REPO}\n    subdirectory: transform\n"
+    )
+    env = clean_env(DBT_PROFILES_DIR=str(project))
+    for args in (("deps",), ("ls", "--select", "package:sequin", "--resource-type", "model")):
+        done = subprocess.run(
+            [str(_dbt(pipeline)), "--no-use-colors", *args], cwd=project, env=env,
+            capture_output=True, text=True, timeout=300, check=False,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stdout[-3000:]
+    assert "sequin.v1.answers.sequin_syncs_unhealthy_now" in done.stdout
