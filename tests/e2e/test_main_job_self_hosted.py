@@ -59,9 +59,11 @@ def test_scripts_run_self_hosted_three_times_answers_from_the_self_hosted_models
     assert "invoices-to-sqs-002" in stalled
     databases = run.stdout.split(HEADINGS[5])[1]
     assert re.search(r"legacy\s.*\sdisabled", databases)
-    assert not load_postgres_helper().LocalPostgres(
-        root / ".meltano" / "postgres" / "data"
-    ).is_running()
+    assert (
+        not load_postgres_helper()
+        .LocalPostgres(root / ".meltano" / "postgres" / "data")
+        .is_running()
+    )
 
 
 def test_scripts_run_refuses_an_unknown_api_in_one_line(meltano_project: MeltanoProject) -> None:

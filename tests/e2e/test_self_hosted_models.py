@@ -49,6 +49,8 @@ def history(meltano_project: Any, postgres: Any) -> Any:
     sandbox = SelfHostedSandbox(sinks=12, seed=5, token=token).start()
     try:
         pipeline = Pipeline(meltano_project, postgres, sandbox, token)
+        # The plugin's own variable: TAP_SEQUIN_BASE_URL (set by Pipeline) is v1's.
+        pipeline.extra_env["TAP_SEQUIN_SELF_HOSTED_BASE_URL"] = sandbox.url
         places = list(sandbox.sink_ids)
         api = requests.Session()
         api.headers["Authorization"] = f"Bearer {token}"
