@@ -10,6 +10,8 @@ then the sinks' latency spread over the requests in flight, plus tap-sequin's ow
 
 Scenario (`--size quick|smoke` shrinks it; the target is then only indicative):
 - S: 1,000 sinks at 20 ms, default settings (8 in flight): within 1.2x of the floor.
+  Beside it, a control: tap-sequin with api v1 making the same 1,000 requests (1,000
+  `sync_ids`), against its own floor (the extraction suite's formula).
 
 The tap extracts `sinks`, `sink_health_history` and `backfills` (a catalog selecting
 them): `postgres_databases` and `http_endpoints` are one request each, outside the floor.
@@ -21,8 +23,9 @@ import json
 import subprocess
 from pathlib import Path
 
+import extraction
 from extraction import DEFAULT_CONCURRENCY, run_against
-from harness import BIN, TOKEN, Run, Sandbox, describe, log, measure, median_run
+from harness import BIN, TOKEN, Run, Sandbox, describe, log, measure, median_run, sync_ids
 from report import Row, Target
 
 STREAMS = ("sinks", "sink_health_history", "backfills")
@@ -77,32 +80,64 @@ def startup(workdir: Path, repeat: int) -> Run:
 
 
 def run(repeat: int, size: str, workdir: Path) -> tuple[list[Row], list[Target], Run]:
-    """Scenario S; its row, its target and the start-up run."""
-    start = startup(workdir, 1 if size == "smoke" else max(repeat, 3))
+    """Scenario S and its v1 control; their rows, the target and the start-up run.
+
+    The control is tap-sequin with api v1 making as many requests at the same latency and
+    concurrency (one `GET /v1/syncs/{id}` per configured id, no listing), against its own
+    floor: run alternately with S, it tells a slow machine from slow self-hosted code.
+    """
+    reps = 1 if size == "smoke" else max(repeat, 3)
+    start = startup(workdir, reps)
     log(describe("self-hosted start-up (1 sink, 0 ms)", start))
+    v1_start = extraction.startup(workdir, reps)
+    log(describe("v1 start-up (1 id, 0 ms)", v1_start))
     sinks = {"full": 1000, "quick": 200, "smoke": 16}[size]
-    with Sandbox(sinks, LATENCY_MS, workdir, api="self-hosted") as sb:
+    runs: dict[str, list[Run]] = {"self-hosted": [], "v1": []}
+    with (
+        Sandbox(sinks, LATENCY_MS, workdir, api="self-hosted") as sb,
+        Sandbox(sinks, LATENCY_MS, workdir) as v1,
+    ):
         tap = _tap(workdir, sb.url, "S")
-        runs = [run_against(sb, tap, workdir, "S tap-sequin") for _ in range(repeat)]
+        cfg = extraction.tap_config(workdir, "S-v1", v1.url, sync_ids(sinks))
+        control = [*extraction.tap_command(workdir), "--config", cfg]
+        for _ in range(repeat):
+            runs["self-hosted"].append(run_against(sb, tap, workdir, "S tap-sequin"))
+            runs["v1"].append(run_against(v1, control, workdir, "S tap-sequin v1 control"))
     latency_s = LATENCY_MS / 1000
-    floor = latency_s + sinks * latency_s / DEFAULT_CONCURRENCY + start.wall_s
+    spread = sinks * latency_s / DEFAULT_CONCURRENCY
+    floor = latency_s + spread + start.wall_s
     row = Row(
         "S",
         "tap-sequin",
         f"{sinks:,} sinks",
         LATENCY_MS,
         str(DEFAULT_CONCURRENCY),
-        median_run(runs),
-        runs,
+        median_run(runs["self-hosted"]),
+        runs["self-hosted"],
         floor,
         note="api self-hosted: 1 listing + 1 backfills request per sink",
     )
-    target = Target(
-        f"S ({row.what}, {LATENCY_MS} ms, {DEFAULT_CONCURRENCY} in flight): "
-        "tap-sequin wall / floor",
-        row.run.wall_s / floor,
-        LIMIT,
-        at_least=False,
-        detail=f"{row.run.wall_s:.2f} s vs floor {floor:.2f} s",
+    control_row = Row(
+        "S",
+        "tap-sequin v1 (control)",
+        f"{sinks:,} ids",
+        LATENCY_MS,
+        str(DEFAULT_CONCURRENCY),
+        median_run(runs["v1"]),
+        runs["v1"],
+        spread + v1_start.wall_s,
+        note="api v1, sync_ids: the same requests without the listing",
     )
-    return [row], [target], start
+    targets = [
+        Target(
+            f"S ({row.what}, {LATENCY_MS} ms, {DEFAULT_CONCURRENCY} in flight): "
+            "tap-sequin wall / floor",
+            row.run.wall_s / floor,
+            LIMIT,
+            at_least=False,
+            detail=f"{row.run.wall_s:.2f} s vs floor {floor:.2f} s; the v1 control "
+            f"{control_row.run.wall_s / (control_row.floor_s or 1):.2f}x of its floor "
+            f"({control_row.run.wall_s:.2f} s vs {control_row.floor_s:.2f} s)",
+        )
+    ]
+    return [row, control_row], targets, start
