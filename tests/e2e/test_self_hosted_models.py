@@ -19,6 +19,7 @@ before each run, as the tap reads it).
 
 from __future__ import annotations
 
+import json
 import uuid
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -351,3 +352,30 @@ def test_no_secret_reaches_the_warehouse_or_the_logs(history: Any) -> None:
     for text in (dumped, *pipeline.logs):
         assert "sandbox-secret" not in text
         assert not [s for s in secrets if s in text]
+
+
+def test_docs_generate_describes_every_self_hosted_model_and_column(history: Any) -> None:
+    pipeline, _, _, _ = history
+    family = '{"sequin_v1_enabled":false,"sequin_self_hosted_enabled":true}'
+    pipeline.run_ok("invoke", "dbt-postgres", "docs", "generate", "--vars", family)
+    target = pipeline.project.root / "transform" / "target"
+    catalog = json.loads((target / "catalog.json").read_text())
+    manifest = json.loads((target / "manifest.json").read_text())
+    models = {
+        key: node
+        for key, node in manifest["nodes"].items()
+        if node["resource_type"] == "model" and "self_hosted" in node["original_file_path"]
+    }
+    assert len(models) == 12
+    for key, node in models.items():
+        assert node["description"].strip(), f"{node['name']} has no description"
+        # Every column the database has, from dbt's catalog of the built table.
+        columns = catalog["nodes"][key]["columns"]
+        assert columns, node["name"]
+        for column in columns:
+            described = node["columns"].get(column, {}).get("description", "")
+            assert described.strip(), f"{node['name']}.{column} has no description"
+    sources = [s for s in manifest["sources"].values() if s["source_name"] == "sequin_self_hosted"]
+    assert sources
+    for source in sources:
+        assert source["description"].strip(), source["name"]
