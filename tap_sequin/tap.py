@@ -327,7 +327,10 @@ class TapSequin(Tap):
     ) -> None:
         """The SDK's ``Tap.invoke``, running ``run()`` (the sync and how it ends)."""
         if about:
-            cls._about_of(getattr(config, "config", None)).print_about(about_format)
+            values = dict(getattr(config, "config", None) or {})
+            if getattr(config, "parse_env", False) and os.environ.get("TAP_SEQUIN_API"):
+                values.setdefault("api", os.environ["TAP_SEQUIN_API"])
+            cls._about_of(values).print_about(about_format)
             sys.exit(0)
         cls.print_version(print_fn=cls.logger.info)
         tap = cls(

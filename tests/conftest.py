@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 from hypothesis import settings
 
-from tap_sequin.sandbox import Faults, Sandbox
+from tap_sequin.sandbox import Faults, Sandbox, SelfHostedSandbox
 
 # CI explores the same examples every run (a red build must be reproducible);
 # developers' runs keep exploring new ones.
@@ -88,6 +88,21 @@ def config_for(sandbox: Sandbox, **overrides: t.Any) -> dict[str, t.Any]:
 def sandbox() -> t.Iterator[Sandbox]:
     with Sandbox(syncs=12, seed=7, token=TOKEN) as sb:
         yield sb
+
+
+@pytest.fixture
+def self_hosted() -> t.Iterator[SelfHostedSandbox]:
+    """The sandbox serving a self-hosted Sequin server's API: 12 sinks (every case of its
+    seeded world) as in run 2, where the kafka sink's ``Message delivery`` fails."""
+    with SelfHostedSandbox(sinks=12, seed=1, run=2, token=TOKEN) as sb:
+        yield sb
+
+
+def self_hosted_config_for(
+    sandbox: SelfHostedSandbox | Sandbox, **overrides: t.Any
+) -> dict[str, t.Any]:
+    """A config with ``api: self-hosted`` pointing at ``sandbox``, quick retries for tests."""
+    return {**config_for(t.cast(Sandbox, sandbox)), "api": "self-hosted", **overrides}
 
 
 def make_sandbox(**kwargs: t.Any) -> Sandbox:

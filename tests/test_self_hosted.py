@@ -22,7 +22,7 @@ from tap_sequin.shaping.self_hosted_schemas import (
     SINK_SCHEMA,
 )
 
-from .conftest import TOKEN, Run, catalog_selecting, run_cli
+from .conftest import TOKEN, Run, catalog_selecting, run_cli, self_hosted_config_for
 
 SELF_HOSTED = {"sinks", "sink_health_history", "backfills", "postgres_databases", "http_endpoints"}
 V1 = {"syncs", "sync_health_history", "credentials"}
@@ -31,21 +31,12 @@ STARS = re.compile(r"\*{3,}")
 
 
 def config_of(sb: SelfHostedSandbox | Sandbox, **overrides: t.Any) -> dict[str, t.Any]:
-    return {
-        "api": "self-hosted",
-        "api_key": TOKEN,
-        "base_url": sb.url,
-        "retry_backoff_seconds": 0.01,
-        "max_retries": 2,
-        "request_timeout": 5,
-        **overrides,
-    }
+    return self_hosted_config_for(sb, max_retries=2, **overrides)
 
 
 @pytest.fixture
-def server() -> t.Iterator[SelfHostedSandbox]:
-    with SelfHostedSandbox(sinks=12, seed=1, run=2, token=TOKEN) as sb:
-        yield sb
+def server(self_hosted: SelfHostedSandbox) -> SelfHostedSandbox:
+    return self_hosted
 
 
 def assert_no_secret(run: Run, sb: SelfHostedSandbox) -> None:
@@ -241,6 +232,10 @@ def test_backfills_are_one_request_per_sink_in_listing_order(
         assert isinstance(row["rows_initial_count"], int)
         assert row["inserted_at"].endswith(("Z", "+00:00"))
     assert run.of_stream("ACTIVATE_VERSION", "backfills")
+    assert (
+        f"12 sinks (ACTIVATE_VERSION sent); 12 rows of sink_health_history; {len(rows)} "
+        "backfills (ACTIVATE_VERSION sent)"
+    ) in run.last_stderr_line
 
 
 def _state_file(run: Run, tmp_path: Path) -> Path:
@@ -264,6 +259,9 @@ def test_a_sink_left_out_of_the_listing_but_there_by_id_is_not_deleted(
     assert second.of_stream("ACTIVATE_VERSION", "postgres_databases")
     assert f"{hidden}: GET /api/sinks/{{id}} answers HTTP 200" in second.stderr
     assert "no ACTIVATE_VERSION this run" in second.stderr
+    assert "11 sinks (no ACTIVATE_VERSION: 1 sink listed before is missing" in (
+        second.last_stderr_line
+    )
     # Kept in STATE, so the next run asks again; listed again, all is well.
     kept = second.of_type("STATE")[-1]["value"]["bookmarks"]["sinks"]["listed_ids"]
     assert hidden in kept
@@ -385,7 +383,12 @@ def test_about_shows_the_streams_of_the_configured_api(tmp_path: Path) -> None:
     path.write_text(json.dumps({"api": "v1"}))
     v1 = run_cli(None, tmp_path, "--about", "--config", str(path))
 
+    from_environment = run_cli(
+        None, tmp_path, "--about", "--config", "ENV", env={"TAP_SEQUIN_API": "self-hosted"}
+    )
+
     assert "sinks, sink_health_history" in self_hosted.stdout
+    assert "sinks, sink_health_history" in from_environment.stdout
     assert "syncs" not in self_hosted.stdout.split("Settings")[0]
     assert "syncs, sync_health_history" in v1.stdout
     assert "sinks" not in v1.stdout.split("Settings")[0]
@@ -406,12 +409,15 @@ def test_a_catalog_of_the_other_api_is_one_clear_line(
     assert not run.messages
 
 
-def test_base_url_ending_in_api_is_corrected_with_a_warning(
+def test_base_url_ending_in_api_and_sync_ids_are_warned_about(
     server: SelfHostedSandbox, tmp_path: Path
 ) -> None:
     run = extract(server, tmp_path, base_url=server.url + "/api/")
 
     assert "ends in /api" in run.stderr
+    ignored = extract(server, tmp_path, sync_ids=["c906b4a4"])
+    assert "setting 'sync_ids': not used with api self-hosted" in ignored.stderr
+    assert len(ignored.records_of("sinks")) == 12
     assert len(run.records_of("sinks")) == 12
 
 

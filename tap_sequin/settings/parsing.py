@@ -256,9 +256,15 @@ def parse_settings(config: t.Mapping[str, t.Any]) -> Settings:
             f"is required with api self-hosted: the server's address, such as "
             f"{SELF_HOSTED_EXAMPLE} (the tap adds /api)",
         )
+    sync_ids = parse_sync_ids(config.get("sync_ids"))
+    if api == API_SELF_HOSTED and sync_ids:
+        corrections.append(
+            "setting 'sync_ids': not used with api self-hosted (a self-hosted server has "
+            "sinks, not syncs); every sink is extracted"
+        )
     return Settings(
         api_key=api_key.strip(),
-        sync_ids=parse_sync_ids(config.get("sync_ids")),
+        sync_ids=sync_ids,
         base_url=parse_base_url(
             base_url or DEFAULT_BASE_URL,
             corrections,
