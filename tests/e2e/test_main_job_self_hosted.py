@@ -7,6 +7,7 @@ Runs in the session's copy of the project, as tests/e2e/test_main_job.py does.
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -73,3 +74,38 @@ def test_scripts_run_refuses_an_unknown_api_in_one_line(meltano_project: Meltano
     assert run.stderr.strip().splitlines() == [
         "[run] error: SEQUIN_API is 'selfhosted': use v1 (the default) or self-hosted"
     ]
+
+
+def test_the_self_hosted_plugin_reads_its_own_variables_and_never_v1s_base_url(
+    meltano_project: MeltanoProject,
+) -> None:
+    # What docs/self-hosted.md says: TAP_SEQUIN_SELF_HOSTED_* first, then tap-sequin's
+    # TAP_SEQUIN_* (the token), except base_url and api.
+    v1 = {
+        "TAP_SEQUIN_API": "v1",
+        "TAP_SEQUIN_BASE_URL": "https://api.sequin.io",
+        "TAP_SEQUIN_API_KEY": "v1-token",
+    }
+
+    def config(**extra: str) -> dict[str, object]:
+        proc = meltano_project.meltano(
+            "invoke", "--dump=config", "tap-sequin-self-hosted", env=clean_env(**v1, **extra)
+        )
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        found: dict[str, object] = json.loads(proc.stdout)
+        return found
+
+    inherited = config()
+    assert (inherited["api"], inherited["base_url"]) == ("self-hosted", "http://localhost:7376")
+    assert inherited["api_key"] == "v1-token"
+    own = config(
+        TAP_SEQUIN_SELF_HOSTED_BASE_URL="http://sequin:7376",
+        TAP_SEQUIN_SELF_HOSTED_API_KEY="server-token",
+        TAP_SEQUIN_SELF_HOSTED_ALLOW_PLAIN_HTTP="true",
+    )
+    assert (own["api"], own["base_url"], own["api_key"], own["allow_plain_http"]) == (
+        "self-hosted",
+        "http://sequin:7376",
+        "server-token",
+        True,
+    )
