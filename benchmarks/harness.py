@@ -92,15 +92,18 @@ def stop_all() -> None:
 class Sandbox:
     """`tap-sequin-sandbox` as a child process, with `/_sandbox/` admin calls."""
 
-    def __init__(self, syncs: int, latency_ms: float, workdir: Path) -> None:
+    def __init__(self, syncs: int, latency_ms: float, workdir: Path, api: str = "v1") -> None:
+        # `syncs`: with api "self-hosted", the number of sinks.
         self.syncs = syncs
         self.latency_ms = latency_ms
-        self.stderr_path = workdir / f"sandbox-{syncs}-{latency_ms:g}.err"
+        self.api = api
+        self.stderr_path = workdir / f"sandbox-{api}-{syncs}-{latency_ms:g}.err"
         self.proc: subprocess.Popen[bytes] | None = None
         self.url = ""
 
     def __enter__(self) -> Sandbox:
-        cmd = [str(BIN / "tap-sequin-sandbox"), "--port", "0", "--syncs", str(self.syncs)]
+        cmd = [str(BIN / "tap-sequin-sandbox"), "--port", "0", "--api", self.api]
+        cmd += ["--sinks" if self.api == "self-hosted" else "--syncs", str(self.syncs)]
         cmd += ["--seed", "1", "--token", TOKEN, "--latency-ms", str(self.latency_ms)]
         with open(self.stderr_path, "wb") as err:
             self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=err)

@@ -1,8 +1,11 @@
 """Where does tap-sequin's CPU go? Run it in-process under cProfile, every thread included.
 
     .venv/bin/python benchmarks/profile_tap.py [--ids 3000] [--latency-ms 0]
-        [--concurrency 8] [--list] [--timer cpu|wall] [--top 30] [--sort tottime]
-        [--out FILE.pstats]
+        [--concurrency 8] [--list] [--api v1|self-hosted] [--timer cpu|wall] [--top 30]
+        [--sort tottime] [--out FILE.pstats]
+
+With `--api self-hosted`, the sandbox serves `--ids` sinks and the tap extracts every
+self-hosted stream (the sinks listing, then each sink's backfills).
 
 A `tap-sequin-sandbox` subprocess serves the syncs; the tap runs in this process
 (`TapSequin(config).sync_all()`, stdout to /dev/null). cProfile only sees the thread
@@ -64,6 +67,7 @@ def main() -> int:
     parser.add_argument("--latency-ms", type=float, default=0.0)
     parser.add_argument("--concurrency", type=int, default=8, help="max_concurrent_requests")
     parser.add_argument("--list", action="store_true", help="listing mode (no sync_ids)")
+    parser.add_argument("--api", choices=["v1", "self-hosted"], default="v1")
     parser.add_argument("--timer", choices=["cpu", "wall"], default="cpu")
     parser.add_argument("--top", type=int, default=30)
     parser.add_argument("--sort", default="tottime", help="pstats sort key (tottime, cumtime)")
@@ -78,7 +82,9 @@ def main() -> int:
             file=sys.stderr,
         )
 
-    cmd = [str(BIN / "tap-sequin-sandbox"), "--port", "0", "--syncs", str(args.ids)]
+    self_hosted = args.api == "self-hosted"
+    cmd = [str(BIN / "tap-sequin-sandbox"), "--port", "0", "--api", args.api]
+    cmd += ["--sinks" if self_hosted else "--syncs", str(args.ids)]
     cmd += ["--seed", "1", "--latency-ms", str(args.latency_ms)]
     sandbox = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     try:
@@ -90,8 +96,9 @@ def main() -> int:
             "api_key": "sandbox-token",
             "base_url": url,
             "max_concurrent_requests": args.concurrency,
+            "api": args.api,
         }
-        if not args.list:
+        if not (args.list or self_hosted):
             from tap_sequin.sandbox import generate_syncs
 
             config["sync_ids"] = [s["id"] for s in generate_syncs(args.ids, 1)]
@@ -123,7 +130,7 @@ def main() -> int:
             sandbox.kill()
             sandbox.wait()
 
-    n = tap.syncs_stream.extracted
+    n = sum(getattr(stream, "extracted", 0) for stream in tap.streams.values())
     print(
         f"tap-sequin: {n} records, sync_all {wall:.2f} s wall, {cpu:.2f} s process CPU "
         f"({cpu / max(n, 1) * 1e6:.0f} us/record, profiler overhead included); "

@@ -1,10 +1,12 @@
 """Run the benchmarks side by side and report ratios against their targets.
 
-    .venv/bin/python benchmarks/run.py [--only extraction,peer,pipeline] [--repeat 3]
+    .venv/bin/python benchmarks/run.py [--only extraction,self-hosted,peer,pipeline] [--repeat 3]
         [--size full|quick|smoke] [--json FILE] [--markdown FILE]
 
 - extraction (benchmarks/extraction.py): tap-sequin vs the stock SDK pattern and vs the
   floor; cost linear in the ids.
+- self-hosted (benchmarks/self_hosted.py): tap-sequin with `api: self-hosted` (the sinks
+  listing, then each sink's backfills) vs its floor.
 - peer (benchmarks/peer.py): tap-sequin vs a dlt `rest_api` pipeline, extraction only.
 - pipeline (benchmarks/pipeline.py): `tap-sequin | target-postgres`, `meltano run` and
   dlt, end to end into PostgreSQL, with the target-postgres settings compared.
@@ -27,10 +29,11 @@ from typing import Any
 
 import extraction
 import peer
+import self_hosted
 from harness import log, stop_all
 from report import Row, Target, machine, machine_line, summary, table
 
-SUITES = ("extraction", "peer", "pipeline")
+SUITES = ("extraction", "self-hosted", "peer", "pipeline")
 
 
 def _on_sigterm(signum: int, frame: Any) -> None:
@@ -87,6 +90,14 @@ def main(argv: list[str] | None = None) -> int:
                     f"{start.wall_s:.2f} s wall, {start.cpu_s:.2f} s CPU, {start.rss_mb:.0f} MB."
                 ]
                 sections.append(("Extraction", rows, targets, notes))
+            if "self-hosted" in suites:
+                rows, targets, start = self_hosted.run(args.repeat, args.size, workdir)
+                notes = [
+                    f"Start-up (tap-sequin, api self-hosted, 1 sink, 0 ms, median of "
+                    f"{max(args.repeat, 3)}): {start.wall_s:.2f} s wall, {start.cpu_s:.2f} s "
+                    f"CPU, {start.rss_mb:.0f} MB."
+                ]
+                sections.append(("Self-hosted: sinks and their backfills", rows, targets, notes))
             if "peer" in suites:
                 rows, targets = peer.run(args.repeat, args.size, workdir)
                 sections.append(("The peer: dlt rest_api, extraction only", rows, targets, []))

@@ -61,6 +61,24 @@ def test_extraction_benchmark_runs_every_scenario(tmp_path: Path) -> None:
     assert len(section["targets"]) == 5
 
 
+def test_self_hosted_benchmark_lists_the_sinks_then_asks_each_for_its_backfills(
+    tmp_path: Path,
+) -> None:
+    (section,) = run_benchmarks("self-hosted", tmp_path)
+    row, control = section["rows"]
+    assert (row["scenario"], row["program"], row["what"]) == ("S", "tap-sequin", "16 sinks")
+    # One listing, then one backfills request per sink, none retried.
+    assert row["run"]["requests"] == 1 + 16, row
+    # A sink row and a health row per sink, and at least the seeded sinks' backfills.
+    assert row["run"]["records"] > 2 * 16, row
+    assert row["floor_s"] > 0.02 + 16 * 0.02 / 8
+    # The v1 control: the same number of requests, one sync each.
+    assert control["program"] == "tap-sequin v1 (control)"
+    assert control["run"]["requests"] == control["run"]["records"] == 16, control
+    (target,) = section["targets"]
+    assert target["limit"] == 1.2
+
+
 @needs_dlt
 def test_peer_benchmark_runs_tap_sequin_and_dlt(tmp_path: Path) -> None:
     (section,) = run_benchmarks("peer", tmp_path)

@@ -41,3 +41,13 @@
         {%- endfor -%}
     )
 {%- endmacro %}
+
+
+{% macro sequin_in_list(column, values) -%}
+    {#- True when `column` is one of `values`; false for null (an unknown value is not in). -#}
+    coalesce({{ column }} in (
+        {%- for value in values -%}
+            '{{ value }}'{{ ", " if not loop.last }}
+        {%- endfor -%}
+    ), false)
+{%- endmacro %}
