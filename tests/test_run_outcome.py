@@ -215,7 +215,13 @@ def test_the_sandboxs_own_data_triggers_no_warning(tmp_path: Path) -> None:
         run = run_cli(config_for(sb), tmp_path)
 
     assert run.status == 0, run.stderr
-    assert [line for line in run.stderr.splitlines() if "WARNING" in line] == []
+    # The SDK's own end-of-life notice on Python 3.10 is about Python, not the data.
+    warned = [
+        line
+        for line in run.stderr.splitlines()
+        if "WARNING" in line and "supported Python version" not in line
+    ]
+    assert warned == []
     older = [r for r in run.records if r["health_provider_status"] is not None]
     assert older, "the older health shape is in the data"
     assert any(r["external_id"] for r in run.records)
